@@ -1,0 +1,52 @@
+"""The service's logs: plain lines (``✅ Sesión actualizada para whatsapp:+52155****5678``) or
+one JSON object per line (``LOG_FORMAT=json``) for a log collector.
+
+Nothing a customer wrote is logged; what comes from a request (a masked number) goes through
+``safe`` so it cannot forge a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import TextIO
+
+LOGGER = "rinconcito"
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO", format: str = "text", stream: TextIO | None = None) -> logging.Logger:
+    """Send every log (ours, uvicorn's, redis-py's) to ``stream`` in ``format``; our logger."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    if format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    return logging.getLogger(LOGGER)
+
+
+def safe(text: str, limit: int = 80) -> str:
+    """``text`` fit for a log line: anything unprintable escaped, at most ``limit`` characters."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text[:limit])

@@ -1,0 +1,213 @@
+"""The WhatsApp webhook service: a Starlette app built by ``create_app`` and run by ``main``.
+
+Routes: ``POST /webhook`` (Twilio's incoming messages, answered with TwiML), ``GET /health``
+(the process answers) and ``GET /ready`` (flows loaded, sessions in Redis or in the memory
+fallback). The app holds no global state: its store, clients and services are built in the
+lifespan and closed with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Mapping
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+from engine.clock import Clock, real_clock, service_clock
+from engine.dedupe import SeenMessages
+from engine.effects import EffectRunner, LoggingEffects
+from engine.fallback import FallbackStore
+from engine.locks import CustomerLocks
+from engine.logs import LOGGER, configure_logging
+from engine.ratelimit import RateLimiter
+from engine.redis_store import RedisStore, connect
+from engine.service import ChatService, Handle
+from engine.sessions import Sessions
+from engine.settings import Settings, SettingsError, load_settings
+from engine.store import LockTimeout, MemoryStore, Store
+from engine.twiml import twiml
+from engine.webhook import Refused, parse_form, public_url, read_body, read_delivery, signed
+
+TWIML = "application/xml"
+UNSIGNED_WARNING = (
+    "🚨 Sin TWILIO_AUTH_TOKEN: se aceptan webhooks SIN FIRMA. Solo para probar en tu máquina; "
+    "en producción el servidor no arranca así."
+)
+
+
+@dataclass
+class State:
+    """What the lifespan builds and the routes use."""
+
+    service: ChatService
+    store: FallbackStore
+    validator: RequestValidator | None
+
+
+def create_app(
+    settings: Settings,
+    flows: Any,
+    *,
+    handle: Handle | None = None,
+    clock: Clock | None = None,
+    effects: Callable[[Store, logging.Logger], EffectRunner] = LoggingEffects,
+    log: logging.Logger | None = None,
+) -> Starlette:
+    """The service for ``flows`` (loaded by ``engine.loader.load_flows``).
+
+    ``handle`` defaults to ``engine.runtime.handle``; ``clock`` to real time in
+    ``settings.timezone``; ``effects`` builds the runner of the outcomes' effects.
+    """
+    if handle is None:
+        from engine.runtime import handle as runtime_handle
+
+        handle = runtime_handle
+    clock = clock or real_clock(settings.timezone)
+    log = log or logging.getLogger(LOGGER)
+    restaurant = flows.restaurant
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, State]]:
+        redis = RedisStore(connect(settings.redis_url), settings.redis_key_prefix) if settings.redis_url else None
+        memory = MemoryStore(lambda: clock().timestamp())
+        sessions_prefix = Sessions.key("")
+        store = FallbackStore(
+            redis, memory, log, probe_every=settings.redis_probe_seconds,
+            carry_over=(sessions_prefix, SeenMessages.key("")),
+        )
+        await store.start()
+        if settings.twilio_auth_token is None:
+            log.warning(UNSIGNED_WARNING)
+        service = ChatService(
+            flows=flows,
+            handle=handle,
+            clock=clock,
+            sessions=Sessions(store, restaurant.session_minutes),
+            locks=CustomerLocks(store),
+            seen=SeenMessages(store),
+            limiter=RateLimiter(
+                store, settings.rate_limit_per_customer, settings.rate_limit_global, lambda: clock().timestamp()
+            ),
+            effects=effects(store, log),
+            log=log,
+        )
+        token = settings.twilio_auth_token
+        validator = RequestValidator(str(token)) if token is not None else None
+        log.info("🌮 Flujos cargados (%s), sesiones en %s", str(getattr(flows, "hash", ""))[:12], store.mode)
+        try:
+            yield {"state": State(service, store, validator)}
+        finally:
+            await store.close()
+            log.info("👋 Servicio detenido")
+
+    async def webhook(request: Request) -> Response:
+        state: State = request.state.state
+        try:
+            body = await read_body(request, settings.max_body_bytes)
+            form = parse_form(body, request.headers.get("content-type"))
+            if state.validator is not None:
+                url = public_url(request, settings.public_url)
+                if not signed(state.validator, request, url, form):
+                    log.warning("⛔ Webhook con firma inválida o sin firma: rechazado")
+                    raise Refused(403, "Firma inválida")
+            delivery = read_delivery(form)
+        except Refused as refused:
+            return PlainTextResponse(refused.reason, status_code=refused.status)
+        try:
+            answer = await state.service.answer(delivery)
+        except LockTimeout:
+            log.error("⏱️ Otro mensaje del mismo cliente tardó demasiado; Twilio puede reintentar")
+            return PlainTextResponse("Ocupado, reintenta", status_code=503)
+        return Response(twiml(answer.replies, to=delivery.sender), media_type=TWIML)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> Response:
+        state: State = request.state.state
+        sessions = "redis" if await state.store.probe() else "memory"
+        return JSONResponse({"status": "ready", "flows": getattr(flows, "hash", None), "sessions": sessions})
+
+    return Starlette(
+        routes=[
+            Route("/webhook", webhook, methods=["POST"]),
+            Route("/health", health, methods=["GET", "HEAD"]),
+            Route("/ready", ready, methods=["GET", "HEAD"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def main(
+    host: str | None = None,
+    port: int | None = None,
+    environ: Mapping[str, str] | None = None,
+    env_file: Path | None = Path(".env"),
+) -> int:
+    """Load settings and flows, then serve until SIGINT/SIGTERM (in-flight requests finish).
+
+    ``port`` defaults to ``PORT`` (Render sets it), then 8000; ``host`` to 127.0.0.1. Returns the
+    exit code: 0 after a clean stop, 2 for wrong settings, 1 for flows that do not load.
+    """
+    try:
+        settings = load_settings(os.environ if environ is None else environ, env_file)
+    except SettingsError as error:
+        print(f"❌ {error}", file=sys.stderr)
+        return 2
+
+    import uvicorn
+
+    from engine.loader import load_flows
+    from engine.problems import FlowErrors
+
+    log = configure_logging(settings.log_level, settings.log_format)
+    try:
+        flows = load_flows(settings.flows_dir)
+    except FlowErrors as errors:
+        for problem in errors.problems:
+            print(f"❌ {problem.location()}: {problem.render('es')}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"❌ No se pudieron leer los flujos en {settings.flows_dir}: {error.strerror}", file=sys.stderr)
+        return 1
+    host = host or "127.0.0.1"
+    port = port or settings.port
+    clock = service_clock(settings.timezone, settings.test_clock_file)
+    app = create_app(settings, flows, clock=clock, log=log)
+    where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    log.info("🌮 Escuchando en %s/webhook", where)
+    if settings.twilio_auth_token is None:
+        log.info("💬 Prueba: curl -d 'From=whatsapp:+5215512345678' -d 'Body=hola' %s/webhook", where)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=20,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _command_line(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m engine.server", description="Serve the WhatsApp webhook.")
+    parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: PORT, else 8000)")
+    arguments = parser.parse_args(argv)
+    return main(arguments.host, arguments.port)
+
+
+if __name__ == "__main__":
+    raise SystemExit(_command_line(sys.argv[1:]))

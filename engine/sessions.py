@@ -1,0 +1,41 @@
+"""Customers' sessions in the ``Store``: one key per customer, a sliding expiry.
+
+An idle conversation is forgotten after ``session_minutes`` (renewed on every message). A session
+holding an unfinished cart is kept a day instead, so the runtime (which decides expiry itself
+from ``Session.last_seen``) can offer the cart back when the customer returns.
+"""
+
+from __future__ import annotations
+
+from engine.session import Session
+from engine.store import Store
+
+CART_KEPT_SECONDS = 24 * 3600
+
+
+class Sessions:
+    def __init__(self, store: Store, session_minutes: int, cart_kept_seconds: int = CART_KEPT_SECONDS) -> None:
+        self._store = store
+        self.session_seconds = session_minutes * 60
+        self.cart_kept_seconds = max(cart_kept_seconds, self.session_seconds)
+
+    @staticmethod
+    def key(customer: str) -> str:
+        return f"s:{customer}"
+
+    def ttl(self, session: Session) -> int:
+        """How long to keep ``session`` after this message."""
+        if not session.cart and not session.pending:
+            return self.session_seconds
+        return self.cart_kept_seconds
+
+    async def load(self, customer: str) -> Session | None:
+        """The stored session (None when absent, expired, unreadable or of an older format)."""
+        raw = await self._store.get(self.key(customer))
+        return None if raw is None else Session.from_json(raw)
+
+    async def save(self, customer: str, session: Session) -> int:
+        """Store ``session`` and renew its expiry; the expiry in seconds."""
+        ttl = self.ttl(session)
+        await self._store.set(self.key(customer), session.to_json(), ttl)
+        return ttl

@@ -1,0 +1,178 @@
+"""The webhook service's settings: read once from the environment (and an optional ``.env``).
+
+Every value has a default that suits ``make run`` on a laptop (memory sessions, unsigned requests
+accepted). Production (``APP_ENV=production``, or ``RENDER`` set as Render does) refuses to start
+without the secrets it needs, each time with one clear line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.config import Config
+from starlette.datastructures import Secret
+
+from engine.phones import parse_phone
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the text is one line meant for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str = "development"
+    """``development``, ``test`` or ``production``."""
+    render: bool = False
+    """Running on Render (Render sets ``RENDER``): production rules apply."""
+    port: int = 8000
+    public_url: str | None = None
+    """The address Twilio calls (``https://bot.example.com``), used to check signatures."""
+    twilio_auth_token: Secret | None = None
+    admin_phone_number: str | None = None
+    """E.164 (``+525512345678``) once validated."""
+    redis_url: str | None = None
+    redis_enabled: bool = False
+    redis_key_prefix: str = "rinconcito:"
+    redis_probe_seconds: float = 5.0
+    """While Redis is down, how often a message tries it again."""
+    rate_limit_per_customer: int = 20
+    """Messages a minute per customer; 0 turns the limit off."""
+    rate_limit_global: int = 600
+    """Messages a minute for the whole bot (all instances together); 0 turns the limit off."""
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    log_format: str = "text"
+    flows_dir: Path = Path("flows")
+    timezone: str = "America/Mexico_City"
+    test_clock_file: Path | None = None
+    """Only with ``APP_ENV=test``: a file holding seconds to add to the clock (tests move time)."""
+    problems: tuple[str, ...] = field(default=(), compare=False)
+    """Production problems found while reading (``check()`` raises the first)."""
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production" or self.render
+
+    @property
+    def signatures_required(self) -> bool:
+        return self.twilio_auth_token is not None
+
+    def check(self) -> Settings:
+        """These settings, or ``SettingsError`` with the first reason they cannot run."""
+        if self.problems:
+            raise SettingsError(self.problems[0])
+        return self
+
+
+def load_settings(environ: Mapping[str, str], env_file: Path | None = None) -> Settings:
+    """Settings from ``environ`` (and ``env_file`` when it exists), checked."""
+    config = Config(env_file if env_file is not None and env_file.is_file() else None, environ=environ)
+    return read_settings(config).check()
+
+
+def read_settings(config: Config) -> Settings:
+    """Settings from a starlette ``Config``; problems are collected, not raised (see ``check``)."""
+    problems: list[str] = []
+
+    def number(key: str, default: float, cast: type = int, minimum: float = 0) -> float:
+        raw = config(key, default=None)
+        if raw is None or str(raw).strip() == "":
+            return default
+        try:
+            value = cast(str(raw).strip())
+        except ValueError:
+            problems.append(f"{key} debe ser un número (vale {str(raw)!r}).")
+            return default
+        if value < minimum:
+            problems.append(f"{key} debe ser al menos {minimum} (vale {value}).")
+            return default
+        return value
+
+    def text(key: str, default: str | None = None) -> str | None:
+        raw = config(key, default=None)
+        return raw.strip() if raw is not None and raw.strip() else default
+
+    app_env = (text("APP_ENV", "development") or "development").lower()
+    render = text("RENDER") not in (None, "false", "0", "no")
+    production = app_env == "production" or render
+
+    redis_url = text("REDIS_URL")
+    redis_enabled = _flag(text("REDIS_ENABLED"), default=redis_url is not None)
+    if redis_enabled and redis_url is None:
+        redis_url = "redis://127.0.0.1:6379/0"
+
+    public_url = text("PUBLIC_URL") or text("RENDER_EXTERNAL_URL")
+    if public_url is not None:
+        public_url = public_url.rstrip("/")
+        if not public_url.startswith(("https://", "http://")):
+            problems.append(f"PUBLIC_URL debe empezar con https:// (vale {public_url!r}).")
+
+    token_text = text("TWILIO_AUTH_TOKEN")
+    token = Secret(token_text) if token_text else None
+
+    admin_raw = text("ADMIN_PHONE_NUMBER")
+    admin = parse_phone(admin_raw, "MX") if admin_raw else None
+
+    log_level = (text("LOG_LEVEL", "INFO") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(f"LOG_LEVEL debe ser uno de {', '.join(LOG_LEVELS)} (vale {log_level!r}).")
+        log_level = "INFO"
+    log_format = (text("LOG_FORMAT", "text") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        problems.append(f"LOG_FORMAT debe ser text o json (vale {log_format!r}).")
+        log_format = "text"
+
+    clock_file = text("TEST_CLOCK_FILE") if app_env == "test" else None
+    timezone = text("TIMEZONE", "America/Mexico_City") or "America/Mexico_City"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"TIMEZONE no es una zona horaria conocida (vale {timezone!r}).")
+        timezone = "America/Mexico_City"
+
+    if production:
+        if token is None:
+            problems.insert(0, "Falta TWILIO_AUTH_TOKEN: en producción cada webhook debe ir firmado por Twilio.")
+        if admin_raw is None:
+            problems.insert(0, "Falta ADMIN_PHONE_NUMBER: en producción hace falta el WhatsApp del encargado.")
+        elif admin is None:
+            problems.insert(0, "ADMIN_PHONE_NUMBER no es un número de teléfono válido (ej. +525512345678).")
+        if public_url is None:
+            problems.append("Falta PUBLIC_URL (o RENDER_EXTERNAL_URL): sin ella no se pueden comprobar las firmas de Twilio.")
+    elif admin_raw is not None and admin is None:
+        problems.append("ADMIN_PHONE_NUMBER no es un número de teléfono válido (ej. +525512345678).")
+
+    return Settings(
+        app_env=app_env,
+        render=render,
+        port=int(number("PORT", 8000, minimum=1)),
+        public_url=public_url,
+        twilio_auth_token=token,
+        admin_phone_number=admin,
+        redis_url=redis_url if redis_enabled else None,
+        redis_enabled=redis_enabled,
+        redis_key_prefix=text("REDIS_KEY_PREFIX", "rinconcito:") or "rinconcito:",
+        redis_probe_seconds=float(number("REDIS_PROBE_SECONDS", 5.0, cast=float)),
+        rate_limit_per_customer=int(number("RATE_LIMIT_PER_CUSTOMER", 20)),
+        rate_limit_global=int(number("RATE_LIMIT_GLOBAL", 600)),
+        max_body_bytes=int(number("MAX_BODY_BYTES", 64 * 1024, minimum=1024)),
+        log_level=log_level,
+        log_format=log_format,
+        flows_dir=Path(text("FLOWS_DIR", "flows") or "flows"),
+        timezone=timezone,
+        test_clock_file=Path(clock_file) if clock_file else None,
+        problems=tuple(problems),
+    )
+
+
+def _flag(raw: str | None, default: bool) -> bool:
+    if raw is None:
+        return default
+    return raw.lower() in ("1", "true", "yes", "on", "si", "sí")

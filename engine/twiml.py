@@ -1,0 +1,66 @@
+"""Replies as TwiML: one ``<Message>`` per text, none longer than WhatsApp allows.
+
+Twilio counts a message's length in UTF-16 code units (an emoji can count twice), so that is what
+is measured here. A long reply is split at a paragraph, else a line, else a space, never inside a
+word unless a single word is longer than a whole message.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from twilio.twiml.messaging_response import MessagingResponse
+
+WHATSAPP_LIMIT = 1600
+
+
+def units(text: str) -> int:
+    """Length as Twilio counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = WHATSAPP_LIMIT) -> list[str]:
+    """``text`` in pieces of at most ``limit`` units, cut at the most natural place."""
+    text = text.strip()
+    pieces: list[str] = []
+    while units(text) > limit:
+        head = _prefix(text, limit)
+        cut = _natural_cut(head)
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def _natural_cut(head: str) -> int:
+    """Where to cut ``head``: the last paragraph break in its second half, else the last line
+    break there, else the last space anywhere, else its end."""
+    for separator in ("\n\n", "\n"):
+        at = head.rfind(separator)
+        if at >= len(head) // 2:
+            return at
+    at = head.rfind(" ")
+    return at if at > 0 else len(head)
+
+
+def _prefix(text: str, limit: int) -> str:
+    """The longest start of ``text`` within ``limit`` units (never half a surrogate pair)."""
+    total = 0
+    for index, char in enumerate(text):
+        total += 2 if ord(char) > 0xFFFF else 1
+        if total > limit:
+            return text[:index]
+    return text
+
+
+def twiml(replies: Iterable[str], to: str | None = None, limit: int = WHATSAPP_LIMIT) -> str:
+    """The TwiML document answering with ``replies`` (an empty ``<Response/>`` for none)."""
+    response = MessagingResponse()
+    for reply in replies:
+        for piece in split_message(reply, limit):
+            if to is None:
+                response.message(piece)
+            else:
+                response.message(piece, to=to)
+    return str(response)

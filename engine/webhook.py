@@ -1,0 +1,142 @@
+"""Reading Twilio's webhook request: the body (within a limit), the form, the signature, the
+message.
+
+Twilio posts ``application/x-www-form-urlencoded`` fields (``From``, ``Body``, ``MessageSid``,
+...). Unknown fields are ignored; a body that is not such a form is refused (400), as is one
+without a sender. The signature is HMAC over the URL Twilio called plus the sorted fields, so the
+URL must be the public one: behind Render's proxy the request arrives as plain http on an
+internal address, hence ``PUBLIC_URL``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import ImmutableMultiDict
+from starlette.requests import Request
+from twilio.request_validator import (
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
+
+from engine.messages import Inbound, Location
+from engine.phones import normalise_whatsapp
+
+MAX_TEXT = 4096
+"""WhatsApp's own limit for a text message: anything longer is cut before the runtime sees it."""
+MAX_FIELDS = 200
+_NUMBER = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+class Refused(Exception):
+    """The request cannot be handled: answer ``status`` with ``reason`` (a fixed text)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, or ``Refused(413)`` as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Refused(400, "Content-Length inválido")
+        if int(declared) > limit:
+            raise Refused(413, "Mensaje demasiado grande")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Refused(413, "Mensaje demasiado grande")
+    return bytes(body)
+
+
+def parse_form(body: bytes, content_type: str | None) -> ImmutableMultiDict[str, str]:
+    """The form fields of a urlencoded ``body``, or ``Refused(400)``."""
+    if (content_type or "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        raise Refused(400, "Se esperaba un formulario (application/x-www-form-urlencoded)")
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(
+            text, keep_blank_values=True, strict_parsing=bool(text), errors="strict", max_num_fields=MAX_FIELDS
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise Refused(400, "Formulario mal formado") from None
+    return ImmutableMultiDict(pairs)
+
+
+def public_url(request: Request, base: str | None) -> str:
+    """The URL Twilio called: ``base`` (the public origin) + path + query when ``base`` is set."""
+    if base is None:
+        return str(request.url)
+    path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?")[0]
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return base + path + (f"?{query}" if query else "")
+
+
+def signed(validator: RequestValidator, request: Request, url: str, form: ImmutableMultiDict[str, str]) -> bool:
+    """True when the request carries a valid Twilio signature for ``url`` and ``form``."""
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not signature:
+        return False
+    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
+    return bool(validator.validate(url, form, signature, algorithm))
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook call: the message and what the transport says about it."""
+
+    sender: str
+    """``From`` exactly as received (``whatsapp:+5215512345678``): replies go there."""
+    message_sid: str | None
+    inbound: Inbound
+    media: int = 0
+    """How many files (photos, voice notes) came with the message."""
+
+
+def read_delivery(form: ImmutableMultiDict[str, str]) -> Delivery:
+    """The message in ``form``, or ``Refused(400)`` without a usable ``From``."""
+    sender = form.get("From", "").strip()
+    customer = normalise_whatsapp(sender)
+    if not _NUMBER.fullmatch(customer):
+        raise Refused(400, "Falta el remitente (From)")
+    text = form.get("Body", "") or form.get("ButtonText", "") or form.get("ButtonPayload", "")
+    profile = form.get("ProfileName", "").strip()[:100] or None
+    return Delivery(
+        sender=sender,
+        message_sid=form.get("MessageSid", "").strip()[:64] or None,
+        inbound=Inbound(
+            customer=customer,
+            text=text.strip()[:MAX_TEXT],
+            location=_location(form),
+            profile_name=profile,
+        ),
+        media=_count(form.get("NumMedia", "")),
+    )
+
+
+def _location(form: ImmutableMultiDict[str, str]) -> Location | None:
+    try:
+        latitude = float(form.get("Latitude", ""))
+        longitude = float(form.get("Longitude", ""))
+    except ValueError:
+        return None
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    parts = [form.get(name, "").strip() for name in ("Label", "Address")]
+    label = ", ".join(part for part in parts if part)[:300] or None
+    return Location(latitude, longitude, label)
+
+
+def _count(raw: str) -> int:
+    return int(raw) if raw.strip().isdigit() else 0

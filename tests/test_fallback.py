@@ -1,0 +1,135 @@
+"""Redis absent at start, lost while running, and back: the store keeps answering throughout."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from engine.fallback import BACK, CONNECTED, LOST, READY, UNAVAILABLE, FallbackStore
+from engine.redis_store import RedisStore, connect
+from engine.store import MemoryStore
+from servicekit import redis_server  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.anyio
+
+
+class Ticks:
+    """A monotonic clock the test moves by hand (when the store may probe Redis again)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def build(server, ticks, log) -> FallbackStore:
+    return FallbackStore(
+        RedisStore(connect(server.url), "t:"), MemoryStore(time.time), log,
+        probe_every=5.0, carry_over=("s:",), monotonic=ticks,
+    )
+
+
+@pytest.fixture
+def log(caplog):
+    caplog.set_level(logging.INFO, logger="test.fallback")
+    return logging.getLogger("test.fallback")
+
+
+def messages(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "test.fallback"]
+
+
+async def test_start_with_redis_says_so(redis_server, log, caplog):  # noqa: F811
+    redis_server.start()
+    store = build(redis_server, Ticks(), log)
+    await store.start()
+    assert store.mode == "redis"
+    assert messages(caplog) == [CONNECTED, READY]
+    await store.set("s:a", "1", 60)
+    assert redis_server.client().get("t:s:a") == "1"
+    await store.close()
+
+
+async def test_without_redis_the_store_uses_memory_then_moves_to_redis_when_it_appears(redis_server, log, caplog):  # noqa: F811
+    ticks = Ticks()
+    store = build(redis_server, ticks, log)
+    started = time.perf_counter()
+    await store.start()
+    assert time.perf_counter() - started < 1.0
+    assert store.mode == "memory"
+    assert messages(caplog)[0].startswith(UNAVAILABLE)
+
+    await store.set("s:+525512345678", "session", 1800)
+    await store.set("other", "not carried", 60)
+    assert await store.get("s:+525512345678") == "session"
+
+    redis_server.start()
+    ticks.now += 4.9
+    assert await store.get("s:+525512345678") == "session"  # not yet time to probe: still memory
+    assert store.mode == "memory"
+    ticks.now += 0.2
+    assert await store.get("s:+525512345678") == "session"  # probed, carried over, read from Redis
+    assert store.mode == "redis"
+    assert messages(caplog)[-1] == BACK
+    client = redis_server.client()
+    assert client.get("t:s:+525512345678") == "session"
+    assert 1790 < client.ttl("t:s:+525512345678") <= 1800
+    assert client.get("t:other") is None
+    assert len(store.memory) == 0
+    await store.close()
+
+
+async def test_losing_redis_while_running_falls_back_once_and_cheaply(redis_server, log, caplog):  # noqa: F811
+    ticks = Ticks()
+    redis_server.start()
+    store = build(redis_server, ticks, log)
+    await store.start()
+    await store.set("s:x", "in redis", 60)
+
+    redis_server.stop()
+    started = time.perf_counter()
+    for n in range(50):
+        await store.set(f"s:{n}", "in memory", 60)
+        assert await store.get(f"s:{n}") == "in memory"
+        assert await store.set_if_absent(f"seen:{n}", "1", 60) is True
+        assert await store.incr("count", 60) == n + 1
+    elapsed = time.perf_counter() - started
+    assert store.mode == "memory"
+    assert elapsed < 1.0, f"200 operations with Redis down took {elapsed:.2f}s"
+    assert [m for m in messages(caplog) if m.startswith(LOST)] and len(
+        [m for m in messages(caplog) if m.startswith(LOST)]
+    ) == 1
+
+    async with store.lock("lock:x", 5, 1):  # memory lock while Redis is away
+        pass
+
+    redis_server.start()
+    ticks.now += 6
+    assert await store.get("s:7") == "in memory"
+    assert store.mode == "redis"
+    assert redis_server.client().get("t:s:7") == "in memory"
+    await store.close()
+
+
+async def test_ready_probe_reports_the_truth(redis_server, log):  # noqa: F811
+    ticks = Ticks()
+    redis_server.start()
+    store = build(redis_server, ticks, log)
+    await store.start()
+    assert await store.probe() is True
+    redis_server.stop()
+    assert await store.probe() is False
+    assert store.mode == "memory"
+    await store.close()
+
+
+async def test_memory_only_when_redis_is_off(log, caplog):
+    store = FallbackStore(None, MemoryStore(time.time), log)
+    await store.start()
+    assert store.mode == "memory"
+    assert messages(caplog) == [UNAVAILABLE]
+    assert await store.set_if_absent("a", "1", 60) is True
+    assert await store.probe() is False

@@ -1,0 +1,66 @@
+"""Read-modify-write under ``CustomerLocks`` loses nothing, within one instance and across two."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from engine.locks import CustomerLocks
+from engine.redis_store import RedisStore, connect
+from engine.store import LockTimeout, MemoryStore
+from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.anyio
+
+
+async def add_one(locks: CustomerLocks, store, customer: str) -> None:
+    async with locks.hold(customer):
+        value = int(await store.get("count") or 0)
+        await asyncio.sleep(0.001)  # give the others every chance to interleave
+        await store.set("count", str(value + 1), 60)
+
+
+async def test_twenty_at_once_in_memory_lose_nothing():
+    store = MemoryStore(time.time)
+    locks = CustomerLocks(store)
+    await asyncio.gather(*(add_one(locks, store, "+525512345678") for _ in range(20)))
+    assert await store.get("count") == "20"
+    assert len(locks) == 0
+
+
+async def test_twenty_at_once_on_two_instances_sharing_redis_lose_nothing(prefix):  # noqa: F811
+    clients = [connect(SHARED_REDIS), connect(SHARED_REDIS)]
+    stores = [RedisStore(client, prefix) for client in clients]
+    instances = [CustomerLocks(store) for store in stores]
+    await asyncio.gather(*(add_one(instances[n % 2], stores[n % 2], "+525512345678") for n in range(20)))
+    assert await stores[0].get("count") == "20"
+    for client in clients:
+        await client.aclose()
+
+
+async def test_without_the_lock_the_same_work_loses_updates(prefix):  # noqa: F811
+    """The control experiment: the test above would catch a lock that does nothing."""
+    client = connect(SHARED_REDIS)
+    store = RedisStore(client, prefix)
+
+    async def unlocked() -> None:
+        value = int(await store.get("count") or 0)
+        await asyncio.sleep(0.001)
+        await store.set("count", str(value + 1), 60)
+
+    await asyncio.gather(*(unlocked() for _ in range(20)))
+    assert int(await store.get("count")) < 20
+    await client.aclose()
+
+
+async def test_different_customers_do_not_wait_for_each_other():
+    store = MemoryStore(time.time)
+    locks = CustomerLocks(store, wait=0.05)
+    async with locks.hold("+525511111111"):
+        async with locks.hold("+525522222222"):
+            pass
+        with pytest.raises(LockTimeout):
+            async with locks.hold("+525511111111"):
+                pass

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from engine.ratelimit import RateLimiter, Verdict
+from engine.redis_store import RedisStore, connect
+from engine.store import MemoryStore
+from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.anyio
+
+ANA, BETO = "+525511111111", "+525522222222"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0  # the start of a minute
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_over_the_customer_limit_the_first_refusal_notifies_then_silence():
+    clock = Clock()
+    limiter = RateLimiter(MemoryStore(clock), per_customer=3, overall=0, now=clock)
+    verdicts = [await limiter.check(ANA) for _ in range(6)]
+    assert verdicts == [Verdict(True)] * 3 + [Verdict(False, True), Verdict(False, False), Verdict(False, False)]
+    assert await limiter.check(BETO) == Verdict(True)  # others are not affected
+    clock.now += 60
+    assert await limiter.check(ANA) == Verdict(True)  # a new window
+
+
+async def test_zero_means_no_limit():
+    clock = Clock()
+    limiter = RateLimiter(MemoryStore(clock), per_customer=0, overall=0, now=clock)
+    assert all([(await limiter.check(ANA)).allowed for _ in range(100)])
+
+
+async def test_limits_are_shared_by_instances_through_redis(prefix):  # noqa: F811
+    clock = Clock()
+    clients = [connect(SHARED_REDIS), connect(SHARED_REDIS)]
+    limiters = [RateLimiter(RedisStore(c, prefix), per_customer=4, overall=6, now=clock) for c in clients]
+    ana = [await limiters[n % 2].check(ANA) for n in range(6)]
+    assert [v.allowed for v in ana] == [True] * 4 + [False, False]
+    assert [v.notify for v in ana] == [False] * 4 + [True, False]
+    beto = [await limiters[n % 2].check(BETO) for n in range(4)]
+    assert [v.allowed for v in beto] == [True, True, False, False]  # 4 + 2 = 6 overall
+    assert [v.notify for v in beto] == [False, False, True, False]
+    for client in clients:
+        await client.aclose()

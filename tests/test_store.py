@@ -1,0 +1,147 @@
+"""The ``Store`` contract, checked on memory and on a real Redis alike."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import AsyncIterator
+
+import pytest
+import redis
+
+from engine.redis_store import RedisStore, connect
+from engine.store import KeyedLocks, LockTimeout, MemoryStore
+from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.anyio
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request, prefix) -> AsyncIterator[MemoryStore | RedisStore]:  # noqa: F811
+    if request.param == "memory":
+        yield MemoryStore(Clock())
+    else:
+        client = connect(SHARED_REDIS)
+        yield RedisStore(client, prefix)
+        await client.aclose()
+
+
+async def test_values_are_stored_and_deleted(store):
+    assert await store.get("a") is None
+    await store.set("a", "uno ñ 🌮", 60)
+    assert await store.get("a") == "uno ñ 🌮"
+    await store.delete("a")
+    assert await store.get("a") is None
+
+
+async def test_set_if_absent_stores_only_the_first_value(store):
+    assert await store.set_if_absent("k", "first", 60) is True
+    assert await store.set_if_absent("k", "second", 60) is False
+    assert await store.get("k") == "first"
+
+
+async def test_incr_counts_from_one_and_keeps_the_first_expiry(store):
+    assert [await store.incr("n", 60) for _ in range(3)] == [1, 2, 3]
+    assert await store.incr("plain") == 1
+    left = await store.ttl("n") if isinstance(store, RedisStore) else store.ttl("n")
+    assert 55 < left <= 60
+
+
+async def test_the_expiry_is_the_one_asked_for(store):
+    await store.set("s", "x", 1800)
+    left = await store.ttl("s") if isinstance(store, RedisStore) else store.ttl("s")
+    assert 1795 < left <= 1800
+
+
+async def test_a_lock_keeps_others_out_until_released(store):
+    order: list[str] = []
+
+    async def worker(name: str) -> None:
+        async with store.lock("l", 5, 5):
+            order.append(f"{name} in")
+            await asyncio.sleep(0.01)
+            order.append(f"{name} out")
+
+    await asyncio.gather(worker("a"), worker("b"), worker("c"))
+    assert all(order[i].split()[0] == order[i + 1].split()[0] for i in range(0, 6, 2))
+
+
+async def test_waiting_too_long_for_a_lock_raises(store):
+    async with store.lock("busy", 5, 1):
+        with pytest.raises(LockTimeout):
+            async with store.lock("busy", 5, 0.05):
+                pass
+
+
+def test_memory_keys_expire_with_its_clock():
+    clock = Clock()
+    memory = MemoryStore(clock)
+
+    async def scenario() -> None:
+        await memory.set("s", "x", 1800)
+        await memory.incr("n", 1800)
+        clock.now += 1799
+        assert await memory.get("s") == "x"
+        assert await memory.set_if_absent("n", "again", 60) is False
+        assert await memory.incr("n", 1800) == 2
+        clock.now += 1
+        assert await memory.get("s") is None
+        assert await memory.incr("n", 60) == 1  # the old count expired with its window
+        assert await memory.set_if_absent("s", "new", 60) is True
+
+    asyncio.run(scenario())
+
+
+def test_memory_sweeps_expired_keys_so_it_does_not_grow_forever():
+    clock = Clock()
+    memory = MemoryStore(clock)
+
+    async def scenario() -> None:
+        for n in range(MemoryStore.SWEEP_EVERY - 1):
+            await memory.set(f"old{n}", "x", 10)
+        clock.now += 11
+        await memory.set("fresh", "x", 10)  # the write that triggers the sweep
+
+    asyncio.run(scenario())
+    assert len(memory) == 1
+
+
+def test_keyed_locks_forget_keys_nobody_uses():
+    locks = KeyedLocks()
+
+    async def scenario() -> None:
+        async def use(key: str) -> None:
+            async with locks.hold(key):
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(use(f"k{n % 5}") for n in range(50)))
+
+    asyncio.run(scenario())
+    assert len(locks) == 0
+
+
+async def test_a_redis_lock_expires_if_its_holder_dies(prefix):  # noqa: F811
+    client = connect(SHARED_REDIS)
+    store = RedisStore(client, prefix)
+    await store.acquire("crashed", 0.05, 1)  # never released
+    async with store.lock("crashed", 5, 2):
+        pass
+    assert await store.release("crashed", "someone-else's-token") is False
+    await client.aclose()
+
+
+def test_keys_carry_the_prefix(prefix):  # noqa: F811
+    async def scenario() -> None:
+        client = connect(SHARED_REDIS)
+        await RedisStore(client, prefix).set("x", "1", 60)
+        await client.aclose()
+
+    asyncio.run(scenario())
+    assert redis.Redis.from_url(SHARED_REDIS, decode_responses=True).get(prefix + "x") == "1"

@@ -1,0 +1,80 @@
+"""Reading Twilio's form: fields, refusals, location, and the URL the signature covers."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.requests import Request
+
+from engine.messages import Location
+from engine.webhook import MAX_TEXT, Refused, parse_form, public_url, read_delivery
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_twilio_fields_become_a_message_and_unknown_fields_are_ignored():
+    form = parse_form(
+        b"From=whatsapp%3A%2B5215512345678&WaId=5215512345678&ProfileName=Ana&Body=3+pastor"
+        b"&MessageSid=SM1&NumMedia=0&SmsStatus=received&ApiVersion=2010-04-01&Whatever=x",
+        FORM,
+    )
+    delivery = read_delivery(form)
+    assert delivery.sender == "whatsapp:+5215512345678"
+    assert delivery.inbound.customer == "+525512345678"
+    assert delivery.inbound.text == "3 pastor"
+    assert delivery.inbound.profile_name == "Ana"
+    assert delivery.message_sid == "SM1"
+    assert delivery.inbound.location is None
+
+
+def test_a_location_pin_with_its_label():
+    form = parse_form(
+        b"From=whatsapp%3A%2B525512345678&Latitude=19.4326&Longitude=-99.1332&Label=Casa&Address=Reforma+1",
+        FORM,
+    )
+    assert read_delivery(form).inbound.location == Location(19.4326, -99.1332, "Casa, Reforma 1")
+
+
+@pytest.mark.parametrize("lat, lon", [("91", "0"), ("nan", "1"), ("x", "1"), ("", "")])
+def test_an_impossible_location_is_ignored(lat, lon):
+    form = parse_form(f"From=%2B525512345678&Latitude={lat}&Longitude={lon}".encode(), FORM)
+    assert read_delivery(form).inbound.location is None
+
+
+def test_a_button_answer_counts_as_text():
+    form = parse_form(b"From=%2B525512345678&Body=&ButtonText=S%C3%AD&ButtonPayload=yes", FORM)
+    assert read_delivery(form).inbound.text == "Sí"
+
+
+def test_a_huge_text_is_cut_to_what_whatsapp_allows():
+    form = parse_form(b"From=%2B525512345678&Body=" + b"a" * 10_000, FORM)
+    assert len(read_delivery(form).inbound.text) == MAX_TEXT
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (b"From=%2B525512345678&Body=hola", "application/json"),
+        (b"From=%2B525512345678&Body=%FF%FE", FORM),
+        (b"\xff\xfe=1", FORM),
+        (b"From&&Body", FORM),
+        (b"Body=sin+remitente", FORM),
+        (b"From=no-es-un-numero&Body=hola", FORM),
+    ],
+)
+def test_malformed_requests_are_refused_with_400(body, content_type):
+    with pytest.raises(Refused) as refused:
+        read_delivery(parse_form(body, content_type))
+    assert refused.value.status == 400
+
+
+def request(path: str, query: bytes = b"") -> Request:
+    return Request({
+        "type": "http", "method": "POST", "scheme": "http", "server": ("10.0.0.7", 10000),
+        "path": path, "raw_path": path.encode(), "query_string": query, "headers": [(b"host", b"10.0.0.7:10000")],
+    })
+
+
+def test_the_signed_url_is_the_public_one_behind_a_proxy():
+    assert public_url(request("/webhook", b"a=1&b=2"), "https://bot.example.com") == "https://bot.example.com/webhook?a=1&b=2"
+    assert public_url(request("/webhook"), "https://bot.example.com") == "https://bot.example.com/webhook"
+    assert public_url(request("/webhook"), None) == "http://10.0.0.7:10000/webhook"
