@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test validate chat serve bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/rinconcito serve
+
+chat: $(STAMP)
+	$(BIN)/rinconcito chat
+
+test: $(STAMP)
+	$(BIN)/rinconcito validate flows
+	$(BIN)/rinconcito test
+	$(BIN)/pytest -q
+
+validate: $(STAMP)
+	$(BIN)/rinconcito validate flows
+
+bench: $(STAMP)
+	$(BIN)/python bench/runtime.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

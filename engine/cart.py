@@ -1,0 +1,78 @@
+"""Prices, exactly: integer pesos, options and delivery rules as the flows say."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.flows import Menu, Restaurant
+from engine.session import Line
+
+
+def unit_price(menu: Menu, line: Line) -> int:
+    item = menu.items[line.item]
+    extra = 0
+    for group_id, choice_id in line.options.items():
+        choice = menu.options[group_id].choice(choice_id)
+        if choice is not None:
+            extra += item.choice_price(choice)
+    return item.price + extra
+
+
+def option_names(menu: Menu, line: Line) -> list[str]:
+    """The chosen options worth saying: a group's default goes without saying."""
+    names = []
+    item = menu.items[line.item]
+    for group_id in item.options:
+        group = menu.options[group_id]
+        choice_id = line.options.get(group_id)
+        choice = group.choice(choice_id) if choice_id else None
+        if choice is not None and choice.id != group.default:
+            names.append(choice.name)
+    return names
+
+
+def describe(menu: Menu, line: Line) -> str:
+    """ "3 × Taco al pastor (harina, sin cebolla)"."""
+    options = option_names(menu, line)
+    suffix = f" ({', '.join(options)})" if options else ""
+    return f"{line.quantity or 1} × {menu.items[line.item].name}{suffix}"
+
+
+def line_view(menu: Menu, line: Line) -> dict[str, Any]:
+    price = unit_price(menu, line)
+    quantity = line.quantity or 1
+    return {
+        "item": line.item,
+        "name": menu.items[line.item].name,
+        "quantity": quantity,
+        "options": option_names(menu, line),
+        "choices": dict(line.options),
+        "unit_price": price,
+        "total": price * quantity,
+        "description": describe(menu, line),
+    }
+
+
+def cart_view(menu: Menu, lines: tuple[Line, ...]) -> dict[str, Any]:
+    views = [line_view(menu, line) for line in lines]
+    return {
+        "lines": views,
+        "subtotal": sum(v["total"] for v in views),
+        "count": sum(v["quantity"] for v in views),
+        "empty": not views,
+    }
+
+
+def delivery_fee(restaurant: Restaurant, subtotal: int, fulfilment: str | None) -> int:
+    if fulfilment != "delivery" or subtotal >= restaurant.delivery.free_from:
+        return 0
+    return restaurant.delivery.fee
+
+
+def merge(cart: tuple[Line, ...], line: Line) -> tuple[Line, ...]:
+    """Add ``line``; the same item with the same options adds up on one line."""
+    for index, existing in enumerate(cart):
+        if existing.item == line.item and existing.options == line.options:
+            total = (existing.quantity or 0) + (line.quantity or 0)
+            return cart[:index] + (Line(line.item, total, dict(line.options)),) + cart[index + 1 :]
+    return cart + (line,)

@@ -1,0 +1,98 @@
+"""What the runtime derives once from a set of flows: templates, word indexes, the menu view."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from engine.flows import ChoiceStep, Command, OptionGroup
+from engine.templates import Templates
+from engine.understand import key_tokens, normalise
+
+if TYPE_CHECKING:
+    from engine.flows import Flows
+
+
+class Compiled:
+    def __init__(self, flows: Flows, conditions: set[str]) -> None:
+        self._flows = flows
+        self._conditions = conditions
+
+    @cached_property
+    def templates(self) -> Templates:
+        # Compiled on first use, so a template syntax error is reported by the checks.
+        return Templates(self._flows.messages, self._conditions)
+
+    @cached_property
+    def item_phrases(self) -> dict[str, list[list[str]]]:
+        """Item id -> the token lists that name it (name, id, aliases)."""
+        phrases: dict[str, list[list[str]]] = {}
+        for item in self._flows.menu.items.values():
+            names = [item.name, item.id.replace("_", " "), *item.aliases]
+            phrases[item.id] = [tokens for tokens in (key_tokens(n) for n in names) if tokens]
+        return phrases
+
+    @cached_property
+    def item_names(self) -> dict[str, str]:
+        """Every normalised way to name an item -> the item's name (for suggestions)."""
+        names: dict[str, str] = {}
+        for item in self._flows.menu.items.values():
+            for name in (item.name, *item.aliases):
+                names.setdefault(normalise(name), item.name)
+        return names
+
+    def choice_phrases(self, group: OptionGroup) -> dict[str, list[list[str]]]:
+        return self._choice_phrases[group.id]
+
+    @cached_property
+    def _choice_phrases(self) -> dict[str, dict[str, list[list[str]]]]:
+        return {
+            group.id: {c.id: [w.split() for w in c.words] for c in group.choices}
+            for group in self._flows.menu.options.values()
+        }
+
+    @cached_property
+    def commands(self) -> dict[str, Command]:
+        return {word: command for command in self._flows.order.commands for word in command.words}
+
+    @cached_property
+    def answer_names(self) -> dict[str, dict[str, str]]:
+        """save_as -> choice id -> the choice's name, so templates can say "a domicilio"."""
+        names: dict[str, dict[str, str]] = {}
+        for step in self._flows.order.steps.values():
+            if isinstance(step, ChoiceStep) and step.save_as:
+                for choice in step.choices:
+                    names.setdefault(step.save_as, {}).setdefault(choice.id, choice.name)
+        return names
+
+    @cached_property
+    def menu_view(self) -> dict[str, Any]:
+        categories = [
+            {
+                "name": category.name,
+                "emoji": category.emoji,
+                "items": [
+                    {
+                        "id": item.id,
+                        "name": item.name,
+                        "price": item.price,
+                        "description": item.description,
+                        "available": item.available,
+                    }
+                    for item in category.items
+                ],
+            }
+            for category in self._flows.menu.categories
+        ]
+        return {"categories": categories}
+
+    @cached_property
+    def restaurant_view(self) -> dict[str, Any]:
+        r = self._flows.restaurant
+        return {
+            "name": r.name,
+            "phone": r.phone,
+            "currency": r.currency,
+            "delivery": {"fee": r.delivery.fee, "free_from": r.delivery.free_from, "minimum": r.delivery.minimum},
+            "estimated_minutes": dict(r.estimated_minutes),
+        }

@@ -1,0 +1,129 @@
+"""The variables a message or a condition can use, for a real turn and for validation.
+
+``NAMES`` is the contract with the people who write messages: every template sees these; a few
+built-in messages also see ``EXTRAS`` (the item being asked about, the line just added...).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine import cart as carts
+from engine.flows import Flows
+from engine.hours import describe_opening, next_opening, taking_orders
+from engine.messages import ORDER_NUMBER_SLOT
+from engine.session import Line, Session
+
+NAMES = ("restaurant", "menu", "cart", "order", "customer", "open", "next_opening", "max_quantity", "text")
+"""Variables every message and condition can use."""
+
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "ask_quantity": ("item",),
+    "ask_option": ("item", "option", "choices"),
+    "item_added": ("line",),
+    "item_removed": ("item",),
+    "item_unknown": ("suggestions",),
+    "item_sold_out": ("item",),
+    "too_many": ("item", "quantity"),
+}
+"""Built-in messages and the extra variables they get."""
+
+CHOICE_EXTRAS = ("choices",)
+"""What the question and re-ask of a ``choice`` step get."""
+
+ORDER_FIELDS = ("name", "contact", "fulfilment", "address", "location", "payment")
+"""Answers every order has (None until given); a flow may save more."""
+
+
+class Hours:
+    """Open/next opening, computed once per turn and only when a message asks."""
+
+    def __init__(self, flows: Flows, now: datetime) -> None:
+        self.flows, self.now = flows, now
+        self._open: bool | None = None
+
+    @property
+    def open(self) -> bool:
+        if self._open is None:
+            self._open = taking_orders(self.flows.hours, self.now)
+        return self._open
+
+    def next_opening(self) -> str:
+        return describe_opening(next_opening(self.flows.hours, self.now), self.now, self.flows.restaurant.language)
+
+
+def order_view(flows: Flows, answers: dict[str, Any], cart: dict[str, Any]) -> dict[str, Any]:
+    order: dict[str, Any] = {name: None for name in ORDER_FIELDS}
+    order.update(answers)
+    for save_as, names in flows.compiled.answer_names.items():
+        order[f"{save_as}_name"] = names.get(answers.get(save_as), answers.get(save_as))
+    fee = carts.delivery_fee(flows.restaurant, cart["subtotal"], order["fulfilment"])
+    order.update(
+        subtotal=cart["subtotal"],
+        delivery_fee=fee,
+        total=cart["subtotal"] + fee,
+        number=ORDER_NUMBER_SLOT,
+        eta=flows.restaurant.estimated_minutes.get(order["fulfilment"] or "", ""),
+    )
+    return order
+
+
+def build_context(
+    flows: Flows,
+    session: Session,
+    customer: dict[str, Any],
+    hours: Hours,
+    text: str,
+    extras: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    compiled = flows.compiled
+    cart = carts.cart_view(flows.menu, session.cart)
+    context = {
+        "restaurant": compiled.restaurant_view,
+        "menu": compiled.menu_view,
+        "cart": cart,
+        "order": order_view(flows, session.answers, cart),
+        "customer": customer,
+        "open": hours.open,
+        "next_opening": hours.next_opening() if not hours.open else "",
+        "max_quantity": flows.menu.max_quantity,
+        "text": text,
+    }
+    if extras:
+        context.update(extras)
+    return context
+
+
+def sample_session(flows: Flows) -> Session:
+    """A long order: every item of the menu, every answer given (the worst case for length)."""
+    lines = tuple(
+        Line(item.id, flows.menu.max_quantity, {g: flows.menu.options[g].choices[-1].id for g in item.options})
+        for item in flows.menu.items.values()
+    )
+    answers: dict[str, Any] = {name: "x" * 40 for name in ORDER_FIELDS}
+    answers["fulfilment"] = "delivery"
+    for step in flows.order.steps.values():
+        save_as = getattr(step, "save_as", None)
+        if save_as and save_as not in answers:
+            answers[save_as] = "x" * 40
+    return Session(flows_hash=flows.hash, cart=lines, answers=answers)
+
+
+def sample_extras(flows: Flows) -> dict[str, Any]:
+    menu = flows.menu
+    item = next(iter(menu.items.values()))
+    group = next(iter(menu.options.values()), None)
+    line = sample_session(flows).cart[0]
+    return {
+        "item": {"id": item.id, "name": item.name, "price": item.price},
+        "option": {"id": group.id, "question": group.question} if group else {"id": "", "question": ""},
+        "choices": [{"id": c.id, "name": c.name, "price": c.price} for c in (group.choices if group else ())],
+        "line": carts.line_view(menu, line),
+        "quantity": menu.max_quantity + 1,
+        "suggestions": [item.name, item.name],
+    }
+
+
+def sample_customer() -> dict[str, Any]:
+    return {"phone": "+525512345678", "profile_name": "Nombre De Perfil Largo", "recent": ["x" * 100] * 3}

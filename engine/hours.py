@@ -1,0 +1,92 @@
+"""Business hours: is the kitchen taking orders at this moment, and when does it open next.
+
+Pure: the caller passes ``now``. A service that closes earlier than it opens ends the next day
+(Friday 13:00-01:00 ends Saturday 01:00), so a moment belongs to today's service or to
+yesterday's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from engine.flows import Hours, Opening
+
+WEEKDAYS = {
+    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+MONTHS_ES = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
+    "octubre", "noviembre", "diciembre",
+)
+LOOKAHEAD_DAYS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One concrete service: from ``opens`` to ``closes`` (aware datetimes)."""
+
+    opens: datetime
+    closes: datetime
+
+
+def opening_on(hours: Hours, day: date) -> Opening | None:
+    special = hours.special.get(day.isoformat(), ...)
+    if special is not ...:
+        return special  # type: ignore[return-value]
+    return hours.weekly[day.weekday()]
+
+
+def service_on(hours: Hours, day: date) -> Service | None:
+    opening = opening_on(hours, day)
+    if opening is None:
+        return None
+    zone = ZoneInfo(hours.timezone)
+    opens = datetime.combine(day, opening.opens, zone)
+    close_day = day + timedelta(days=1) if opening.crosses_midnight else day
+    return Service(opens, datetime.combine(close_day, opening.closes, zone))
+
+
+def taking_orders(hours: Hours, now: datetime) -> bool:
+    """Open and before the last-order cut-off."""
+    local = now.astimezone(ZoneInfo(hours.timezone))
+    cutoff = timedelta(minutes=hours.last_orders_minutes)
+    for day in (local.date() - timedelta(days=1), local.date()):
+        service = service_on(hours, day)
+        if service and service.opens <= local < service.closes - cutoff:
+            return True
+    return False
+
+
+def next_opening(hours: Hours, now: datetime) -> datetime | None:
+    """The start of the next service after ``now``; None if none within a year."""
+    local = now.astimezone(ZoneInfo(hours.timezone))
+    for offset in range(LOOKAHEAD_DAYS):
+        service = service_on(hours, local.date() + timedelta(days=offset))
+        if service and service.opens > local:
+            return service.opens
+    return None
+
+
+def describe_opening(when: datetime | None, now: datetime, language: str = "es") -> str:
+    """ "hoy a las 13:00", "mañana a las 13:00", "el martes a las 13:00", "el 2 de enero a las 13:00"."""
+    if when is None:
+        return "por ahora no tenemos fecha de apertura" if language == "es" else "we have no opening date yet"
+    local_now = now.astimezone(when.tzinfo)
+    days = (when.date() - local_now.date()).days
+    clock = when.strftime("%H:%M")
+    if language != "es":
+        day = "today" if days == 0 else "tomorrow" if days == 1 else (
+            f"on {WEEKDAYS['en'][when.weekday()]}" if days < 7 else f"on {when:%B} {when.day}")
+        return f"we open {day} at {clock}"
+    if days == 0:
+        day = "hoy"
+    elif days == 1:
+        day = "mañana"
+    elif days < 7:
+        day = f"el {WEEKDAYS['es'][when.weekday()]}"
+    else:
+        day = f"el {when.day} de {MONTHS_ES[when.month - 1]}"
+    return f"abrimos {day} a las {clock}"

@@ -1,0 +1,81 @@
+"""Messages and conditions as sandboxed Jinja2, compiled once when the flows load.
+
+Undefined variables raise (``StrictUndefined``): validation renders every message with a sample
+conversation, so a misspelt variable is caught before a customer could see it. What a customer
+typed is only ever passed in as data, never compiled.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+WHATSAPP_LIMIT = 1600
+"""WhatsApp refuses longer messages."""
+
+
+def money(value: Any) -> str:
+    """``1234`` -> ``$1,234`` (whole pesos)."""
+    return f"${int(value):,}"
+
+
+def capitalize(value: Any) -> str:
+    """First letter upper case, the rest untouched ("Coca-Cola" stays "Coca-Cola")."""
+    text = str(value)
+    return text[:1].upper() + text[1:]
+
+
+class FlowEnvironment(ImmutableSandboxedEnvironment):
+    """Sandboxed, and ``category.items`` means the key "items", not the dict's method."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+def make_environment() -> ImmutableSandboxedEnvironment:
+    env = FlowEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,  # WhatsApp text, not HTML
+        keep_trailing_newline=False,
+        trim_blocks=False,
+    )
+    env.filters["money"] = money
+    env.filters["capitalize"] = capitalize
+    return env
+
+
+class Templates:
+    """Every message of the flows compiled, plus the conditions of the order flow."""
+
+    def __init__(self, messages: dict[str, str], conditions: set[str]) -> None:
+        self.env = make_environment()
+        self._messages = {key: self.env.from_string(source) for key, source in messages.items()}
+        self._conditions: dict[str, Callable[..., Any]] = {
+            text: self.env.compile_expression(text) for text in conditions
+        }
+
+    def render(self, key: str, context: dict[str, Any]) -> str:
+        return self._messages[key].render(context).strip()
+
+    def holds(self, condition: str, context: dict[str, Any]) -> bool:
+        return bool(self._conditions[condition](**context))
+
+
+def syntax_error(env: ImmutableSandboxedEnvironment, source: str) -> TemplateSyntaxError | None:
+    try:
+        env.parse(source)
+    except TemplateSyntaxError as error:
+        return error
+    return None
+
+
+def expression_error(env: ImmutableSandboxedEnvironment, source: str) -> TemplateSyntaxError | None:
+    try:
+        env.compile_expression(source)
+    except TemplateSyntaxError as error:
+        return error
+    return None

@@ -1,0 +1,149 @@
+"""Reading what customers really type: case, accents, typos, numbers in words, emoji.
+
+Pure functions over normalised text. The words themselves (yes, no, item names, choices) come
+from the flows; only Spanish and English number words live here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Iterable
+
+NUMBER_WORDS: dict[str, int] = {
+    "un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
+    "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13,
+    "catorce": 14, "quince": 15, "dieciseis": 16, "diecisiete": 17, "dieciocho": 18,
+    "diecinueve": 19, "veinte": 20, "veintiuno": 21, "veintidos": 22, "veintitres": 23,
+    "veinticuatro": 24, "veinticinco": 25, "treinta": 30, "cuarenta": 40, "cincuenta": 50,
+    "sesenta": 60, "cien": 100, "docena": 12, "media docena": 6,
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "twelve": 12, "twenty": 20,
+}
+
+#: Words that carry no meaning when matching item names ("quiero 3 tacos de pastor porfa").
+FILLER = frozenset(
+    "a al algo con de del el en la las le lo los me mi para por porfa porfavor favor pls please "
+    "quiero quisiera dame deme manda mandame regalame traeme ponme agrega agregame y e tambien "
+    "otro otra otros otras taco tacos unos unas i want the of".split()
+)
+
+_KEEP = re.compile(r"[^0-9a-zñ+ ]+")
+_SPACES = re.compile(r"\s+")
+_EMOJI_WORDS = {"👍": " si ", "👌": " si ", "✅": " si ", "👎": " no ", "❌": " no "}
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents (ñ kept), emoji and punctuation gone, single spaces."""
+    for emoji, word in _EMOJI_WORDS.items():
+        text = text.replace(emoji, word)
+    text = text.lower().replace("ñ", "\0")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("\0", "ñ")
+    return _SPACES.sub(" ", _KEEP.sub(" ", text)).strip()
+
+
+def words_of(phrases: Iterable[str]) -> frozenset[str]:
+    return frozenset(normalise(p) for p in phrases if normalise(p))
+
+
+def singular(token: str) -> str:
+    """Good enough for menus: "tacos" -> "taco", "horchatas" -> "horchata", "champiñones" -> "champiñon"."""
+    if len(token) > 4 and token.endswith("es") and token[-3] in "nrdlsz":
+        return token[:-2]
+    if len(token) > 3 and token.endswith("s"):
+        return token[:-1]
+    return token
+
+
+def similar(a: str, b: str) -> bool:
+    """Same word, plural, or a small typo ("pastro", "suadro") on words long enough to tell."""
+    if a == b or singular(a) == singular(b):
+        return True
+    if a.isdigit() or b.isdigit() or min(len(a), len(b)) < 4:
+        return False
+    return SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+def parse_number(text: str) -> int | None:
+    """ "3", "tres", "3 tacos" -> 3; None when the text holds no single quantity."""
+    norm = normalise(text)
+    if norm in NUMBER_WORDS:
+        return NUMBER_WORDS[norm]
+    found = [n for n in (number_token(t) for t in norm.split()) if n is not None]
+    return found[0] if len(found) == 1 else None
+
+
+def number_token(token: str) -> int | None:
+    if token.isdigit() and len(token) <= 6:
+        return int(token)
+    return NUMBER_WORDS.get(token)
+
+
+def is_one_of(text: str, phrases: frozenset[str]) -> bool:
+    """The whole message is one of ``phrases`` (already normalised), allowing small typos."""
+    norm = normalise(text)
+    if norm in phrases:
+        return True
+    return len(norm) >= 4 and any(len(p) >= 4 and similar(norm, p) for p in phrases if " " not in p)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Which of several named things a message names."""
+
+    key: str
+    """What was matched (an item id, a choice id)."""
+    used: frozenset[int]
+    """Token positions the match consumed."""
+    score: int
+    """How many tokens matched: longer names win over shorter ones."""
+
+
+def find_phrase(tokens: list[str], phrase: list[str]) -> frozenset[int] | None:
+    """Positions of ``phrase``'s tokens in ``tokens`` (in any order), or None if one is missing."""
+    used: set[int] = set()
+    for word in phrase:
+        spot = next((i for i, t in enumerate(tokens) if i not in used and similar(t, word)), None)
+        if spot is None:
+            return None
+        used.add(spot)
+    return frozenset(used)
+
+
+def best_matches(tokens: list[str], names: dict[str, list[list[str]]]) -> list[Match]:
+    """Every key with a phrase whose tokens all appear, best (longest) first, without overlap."""
+    candidates: list[Match] = []
+    for key, phrases in names.items():
+        best: Match | None = None
+        for phrase in phrases:
+            used = find_phrase(tokens, phrase) if phrase else None
+            if used is not None and (best is None or len(phrase) > best.score):
+                best = Match(key, used, len(phrase))
+        if best:
+            candidates.append(best)
+    candidates.sort(key=lambda m: -m.score)
+    chosen: list[Match] = []
+    for match in candidates:
+        if not any(match.used & c.used for c in chosen):
+            chosen.append(match)
+    return chosen
+
+
+def key_tokens(phrase: str) -> list[str]:
+    """The tokens of a name worth matching: "Taco al pastor" -> ["pastor"]."""
+    tokens = normalise(re.sub(r"\(.*?\)", " ", phrase)).split()  # "(500 ml)" is not a name
+    meaningful = [t for t in tokens if t not in FILLER]
+    return meaningful or tokens
+
+
+def closest(text: str, candidates: dict[str, str], limit: int = 2) -> list[str]:
+    """Names of the candidates most like ``text`` (for "¿quisiste decir ...?")."""
+    norm = normalise(text)
+    scored = sorted(
+        ((SequenceMatcher(None, norm, normalise(k)).ratio(), name) for k, name in candidates.items()),
+        reverse=True,
+    )
+    return list(dict.fromkeys(name for ratio, name in scored if ratio >= 0.6))[:limit]

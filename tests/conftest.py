@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engine.flows import Flows
+from engine.loader import load_flows
+
+ROOT = Path(__file__).resolve().parent.parent
+MEXICO = ZoneInfo("America/Mexico_City")
+
+
+@pytest.fixture(scope="session")
+def flows() -> Flows:
+    return load_flows(ROOT / "flows")
+
+
+def at(text: str) -> datetime:
+    """A moment in the restaurant's time zone: at("2026-11-27 14:00")."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=MEXICO)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engine.conversations import Conversation
+from engine.messages import ForwardToAdmin, HandOver, Inbound, NotifyAdmin, ReportError, SaveOrder
+from engine.runtime import handle
+from engine.session import Line, Session
+from tests.conftest import at
+
+CUSTOMER = "+525512345678"
+FULL_ORDER = ["hola", "3 pastor", "harina", "sin cebolla", "3 horchatas", "listo", "2", "Ana", "Calle Roma 12, Col. Roma",
+              "este", "tarjeta"]
+
+
+def talk(flows, *messages, when="2026-11-27 14:00"):
+    conversation = Conversation(flows, CUSTOMER, at(when))
+    outcomes = [conversation.send(m) for m in messages]
+    return conversation, outcomes
+
+
+def test_same_inputs_same_outcome(flows):
+    """Pure: nothing but the arguments decides the answer."""
+    inbound = Inbound(CUSTOMER, "3 pastor")
+    first = handle(flows, None, inbound, at("2026-11-27 14:00"))
+    second = handle(flows, None, inbound, at("2026-11-27 14:00"))
+    assert first == second
+
+
+def test_a_whole_order_keeps_the_session_small(flows):
+    conversation, _ = talk(flows, *FULL_ORDER)
+    serialised = conversation.session.to_json()
+    assert conversation.session.step == "confirmar"
+    assert len(serialised.encode()) < 1024
+    assert Session.from_json(serialised) == conversation.session
+
+
+def test_confirmed_order_has_exact_money_and_a_unique_key(flows):
+    conversation, _ = talk(flows, *FULL_ORDER)
+    outcome = conversation.send("sí")
+    order = outcome.order
+    assert order is not None
+    assert (order.subtotal, order.delivery_fee, order.total) == (165, 30, 195)
+    assert [(l.item_id, l.quantity, l.unit_price, l.total) for l in order.lines] == [("pastor", 3, 25, 75), ("horchata", 3, 30, 90)]
+    assert all(isinstance(v, int) for v in (order.subtotal, order.delivery_fee, order.total))
+    assert "#1001" in outcome.replies[0]
+    assert any(isinstance(e, NotifyAdmin) and "#1001" in e.text for e in outcome.effects)
+    assert conversation.session.cart == ()
+
+
+def test_a_retried_message_builds_the_same_order_key(flows):
+    conversation, _ = talk(flows, *FULL_ORDER)
+    before = conversation.session
+    inbound = Inbound(CUSTOMER, "sí")
+    first = handle(flows, before, inbound, conversation.now)
+    again = handle(flows, before, inbound, conversation.now + timedelta(seconds=20))
+    assert first.order.key == again.order.key
+
+
+def test_what_the_customer_types_is_never_a_template(flows):
+    conversation, _ = talk(flows, "hola", "3 pastor", "harina", "sin cebolla", "listo", "1")
+    conversation.send("{{ 7 * 7 }} {% for x in range(3) %}x{% endfor %}")
+    outcome = conversation.send("este")
+    assert conversation.session.answers["name"].startswith("{{ 7 * 7 }}")
+    outcome = conversation.send("efectivo")
+    assert "{{ 7 * 7 }}" in outcome.replies[0]
+    assert "49" not in outcome.replies[0]
+
+
+def test_expired_session_with_a_cart_offers_it_back(flows):
+    conversation, _ = talk(flows, "2 suadero", "maiz", "con todo")
+    conversation.wait(timedelta(minutes=31))
+    outcome = conversation.send("hola")
+    assert "¿Retomamos tu pedido?" in outcome.replies[0]
+    assert "2 × Taco de suadero (maíz)" in outcome.replies[0]
+    assert conversation.session.cart == (Line("suadero", 2, {"tortilla": "maiz", "preparacion": "con_todo"}),)
+
+
+def test_a_session_from_other_flows_keeps_only_known_items(flows):
+    old = Session(flows_hash="other", step="pedir", cart=(Line("pastor", 2, {"tortilla": "maiz"}), Line("pozole", 1)),
+                  started=1, last_seen=int(at("2026-11-27 14:00").timestamp()))
+    outcome = handle(flows, old, Inbound(CUSTOMER, "carrito"), at("2026-11-27 14:05"))
+    assert [line.item for line in outcome.session.cart] == ["pastor"]
+    assert outcome.session.flows_hash == flows.hash
+
+
+def test_unreadable_session_starts_over(flows):
+    assert Session.from_json("{not json") is None
+    assert Session.from_json('{"version": 99}') is None
+
+
+def test_handover_keeps_the_bot_quiet_then_forwards(flows):
+    conversation, outcomes = talk(flows, "hola", "hablar con alguien")
+    assert any(isinstance(e, HandOver) for e in outcomes[-1].effects)
+    quiet = conversation.send("¿me ayudas con algo?")
+    assert quiet.replies == ()
+    assert quiet.effects == (ForwardToAdmin(CUSTOMER, "¿me ayudas con algo?"),)
+    conversation.wait(timedelta(minutes=61))
+    assert conversation.send("hola").replies
+
+
+def test_a_broken_template_apologises_and_reports(flows):
+    broken = type(flows)(**{**{f: getattr(flows, f) for f in flows.__dataclass_fields__}, "messages": {**flows.messages}})
+    from engine.compiled import Compiled
+    from engine.loader import conditions_of
+
+    messages = {**flows.messages, "welcome": "Hola {{ cliente.nombre }}"}
+    object.__setattr__(broken, "messages", messages)
+    object.__setattr__(broken, "compiled", Compiled(broken, conditions_of(flows.order)))
+    outcome = handle(broken, None, Inbound(CUSTOMER, "hola"), at("2026-11-27 14:00"))
+    assert "algo falló" in outcome.replies[0]
+    assert any(isinstance(e, ReportError) for e in outcome.effects)
+    assert any(isinstance(e, NotifyAdmin) and e.kind == "error" for e in outcome.effects)
+
+
+def test_odd_messages_never_raise(flows):
+    conversation = Conversation(flows, CUSTOMER, at("2026-11-27 14:00"))
+    for text in ["", " ", "🌮🌮🌮", "x" * 10_000, "0 pastor", "-3 pastor", "999999999 pastor", "\u0000", "quitar", "listo"]:
+        outcome = conversation.send(text)
+        assert outcome.replies, text
+        assert not any(isinstance(e, ReportError) for e in outcome.effects), text
+
+
+def test_first_message_naming_an_item_orders_it(flows):
+    _, (outcome,) = talk(flows, "3 pastor")
+    assert "Bienvenido" in outcome.replies[0]
+    assert "¿Tortilla de maíz o de harina?" in outcome.replies[-1]
+    assert not any("¿Qué te sirvo?" in r for r in outcome.replies)
+
+
+def test_no_save_order_effect_until_confirmed(flows):
+    _, outcomes = talk(flows, *FULL_ORDER)
+    assert not any(isinstance(e, SaveOrder) for o in outcomes for e in o.effects)
