@@ -6,17 +6,18 @@ problem in its file. Problems are written for the people who edit the flows.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from difflib import get_close_matches
+import re
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
 
 from engine import context as ctx
 from engine.flows import (
-    BACK, END, SPECIAL_TARGETS, ChoiceStep, Flows, MessageStep, OrderItemStep, PhoneStep, TextStep,
+    BACK, END, SPECIAL_TARGETS, ChoiceStep, Flows, MessageStep,
 )
 from engine.hours import service_on
 from engine.loader import DAYS, targets_of
@@ -133,6 +134,14 @@ class UnknownVariable(FlowProblem):
     fix = {"es": "Puedes usar: {names}.{close}", "en": "You can use: {names}.{close}"}
 
 
+class UnknownAttribute(FlowProblem):
+    text = {
+        "es": "El mensaje «{key}» usa «{variable}», pero «{owner}» no tiene «{attribute}».",
+        "en": "Message '{key}' uses '{variable}', but '{owner}' has no '{attribute}'.",
+    }
+    fix = {"es": "«{owner}» tiene: {names}.{close}", "en": "'{owner}' has: {names}.{close}"}
+
+
 class MessageTooLong(FlowProblem):
     text = {
         "es": "El mensaje «{key}» puede llegar a {length} caracteres; WhatsApp acepta hasta {limit}.",
@@ -182,11 +191,24 @@ class UnknownTimezone(FlowProblem):
     fix = {"es": "Usa un nombre como America/Mexico_City.{close}", "en": "Use a name such as America/Mexico_City.{close}"}
 
 
-class ImpossibleHours(FlowProblem):
-    text = {"es": "El horario «{hours}» no es posible: {why}.", "en": "Hours '{hours}' are impossible: {why}."}
+class OpensAndClosesAtOnce(FlowProblem):
+    text = {"es": "El horario «{hours}» abre y cierra a la misma hora.", "en": "Hours '{hours}' open and close at the same time."}
     fix = {
-        "es": "Escribe apertura-cierre, ej. \"13:00-23:00\"; si cierras después de medianoche, \"13:00-01:00\".",
-        "en": "Write opening-closing, e.g. \"13:00-23:00\"; past midnight, \"13:00-01:00\".",
+        "es": "Escribe apertura-cierre, ej. \"13:00-23:00\"; si ese día no abres, escribe closed.",
+        "en": "Write opening-closing, e.g. \"13:00-23:00\"; if closed that day, write closed.",
+    }
+
+
+class ClosesBeforeOpening(FlowProblem):
+    text = {
+        "es": "El horario «{hours}» cierra antes de abrir.",
+        "en": "Hours '{hours}' close before they open.",
+    }
+    fix = {
+        "es": "Escribe primero la apertura, ej. \"13:00-23:00\". Si de verdad cierras al día siguiente, "
+        "la hora de cierre debe ser antes de las {latest}:00 (ej. \"13:00-01:00\").",
+        "en": "Write the opening first, e.g. \"13:00-23:00\". If you really close the next day, "
+        "closing must be before {latest}:00 (e.g. \"13:00-01:00\").",
     }
 
 
@@ -204,9 +226,10 @@ class BadDate(FlowProblem):
     fix = {"es": "Escríbela como año-mes-día, ej. \"2026-12-24\".", "en": "Write it as year-month-day, e.g. \"2026-12-24\"."}
 
 
-def close_to(word: str, options: Iterable[str], lang_tail: bool = True) -> str:
+def close_to(word: str, options: Iterable[str]) -> str | None:
+    """The option most like ``word``, for the "did you mean" tail of a problem."""
     found = get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" ¿Quisiste decir «{found[0]}»?" if found else ""
+    return found[0] if found else None
 
 
 # ------------------------------------------------------------------ order flow
@@ -360,11 +383,10 @@ def check_templates(flows: Flows, sources: dict[str, Source]) -> Found:
         try:
             text = template.render(context).strip()
         except UndefinedError as error:
-            variable = _undefined_name(str(error))
-            allowed = sorted([*ctx.NAMES, *names])
-            found = problem(UnknownVariable, file, (key,), key=key, variable=variable, names=", ".join(allowed), close=close_to(variable, allowed))
+            found = undefined_problem(file, key, source, str(error), context, sorted([*ctx.NAMES, *names]))
+            variable = found.details["variable"]
             line = next((n for n, text in enumerate(source.splitlines(), 1) if variable in text), None)
-            yield "messages", _at_template_line(sources["messages"], found, line)
+            yield "messages", _at_template_line(sources["messages"], found, line, variable)
             continue
         except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
             yield "messages", problem(TemplateSyntax, file, (key,), key=key, error=str(error))
@@ -472,9 +494,9 @@ def check_hours(flows: Flows, sources: dict[str, Source]) -> Found:
         if opening is None:
             continue
         if opening.opens == opening.closes:
-            yield "hours", problem(ImpossibleHours, file, path, hours=text, why="abre y cierra a la misma hora")
+            yield "hours", problem(OpensAndClosesAtOnce, file, path, hours=text)
         elif opening.crosses_midnight and opening.closes.hour >= LATEST_OVERNIGHT_CLOSE and (opening.closes.hour, opening.closes.minute) != (LATEST_OVERNIGHT_CLOSE, 0):
-            yield "hours", problem(ImpossibleHours, file, path, hours=text, why=f"cierra antes de abrir; si de verdad cierra al día siguiente, debe ser antes de las {LATEST_OVERNIGHT_CLOSE:02d}:00")
+            yield "hours", problem(ClosesBeforeOpening, file, path, hours=text, latest=f"{LATEST_OVERNIGHT_CLOSE:02d}")
     for day in (raw.get("special") or {}):
         try:
             date.fromisoformat(day)
@@ -491,7 +513,6 @@ def check_overlaps(flows: Flows, sources: dict[str, Source]) -> Found:
         return
     monday = date(2026, 1, 5)
     days = {monday + timedelta(days=i) for i in range(7)} | {d + timedelta(days=k) for d in specials for k in (-1, 0)}
-    raw = sources["hours"].data
     for day in sorted(days):
         today, tomorrow = service_on(flows.hours, day), service_on(flows.hours, day + timedelta(days=1))
         if today and tomorrow and today.closes > tomorrow.opens:
@@ -550,28 +571,45 @@ def _is_list(sources: dict[str, Source], path: tuple[str | int, ...]) -> bool:
     return isinstance(value, list)
 
 
-def _undefined_name(message: str) -> str:
-    # jinja2: "'x' is undefined" or "'dict object' has no attribute 'y'"
-    parts = message.split("'")
-    if "has no attribute" in message and len(parts) >= 4:
-        return parts[3]
-    return parts[1] if len(parts) >= 2 else message
+_DOTTED = r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\.{attribute}\b"
 
 
-def _at_template_line(source: Source, found: FlowProblem, template_line: int | None) -> FlowProblem:
-    """Point at the line inside the message where Jinja2 found the mistake, not at its key."""
+def undefined_problem(file: str, key: str, source: str, error: str, context: dict, allowed: list[str]) -> FlowProblem:
+    """Jinja2 says "'x' is undefined" or "'dict object' has no attribute 'y'": name the culprit."""
+    parts = error.split("'")
+    if "has no attribute" in error and len(parts) >= 4:
+        attribute = parts[3]
+        found = re.search(_DOTTED.format(attribute=re.escape(attribute)), source)
+        owner = found.group(1) if found else "?"
+        value: Any = context
+        for part in owner.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        keys = sorted(value) if isinstance(value, dict) else []
+        return problem(
+            UnknownAttribute, file, (key,), key=key, variable=f"{owner}.{attribute}", owner=owner,
+            attribute=attribute, names=", ".join(keys) or "—", close=close_to(attribute, keys),
+        )
+    variable = parts[1] if len(parts) >= 2 else error
+    return problem(UnknownVariable, file, (key,), key=key, variable=variable, names=", ".join(allowed), close=close_to(variable, allowed))
+
+
+def _at_template_line(source: Source, found: FlowProblem, template_line: int | None, needle: str | None = None) -> FlowProblem:
+    """Point at the line inside the message where the mistake is (and at ``needle`` in it), not at its key."""
     line, column = source.locate(found.path)
     found.line, found.column = line, column
-    if _is_block(source, line, column):  # "key: |" — the text starts on the next line
+    if _file_line(source, line)[column - 1 : column] in ("|", ">"):  # "key: |" — the text starts below
         found.line, found.column = line + (template_line or 1), 1
     elif template_line and template_line > 1:
         found.line, found.column = line + template_line - 1, 1
+    if needle:
+        spot = _file_line(source, found.line).find(needle)
+        if spot >= 0 and (found.line != line or spot + 1 >= column):
+            found.column = spot + 1
     return found
 
 
-def _is_block(source: Source, line: int, column: int) -> bool:
+def _file_line(source: Source, line: int) -> str:
     try:
-        text = Path(source.file).read_text(encoding="utf-8").splitlines()[line - 1]
+        return Path(source.file).read_text(encoding="utf-8").splitlines()[line - 1]
     except (OSError, IndexError):
-        return False
-    return text[column - 1 : column] in ("|", ">")
+        return ""

@@ -69,7 +69,8 @@ class FlowProblem(Exception):
 def _fill(texts: dict[str, str], lang: str, details: dict[str, Any]) -> str:
     template = texts.get(lang) or texts["en"]
     try:
-        return template.format(**details)
+        # "{close}" in a text is the "did you mean" tail, in the text's language.
+        return template.format(**{**details, "close": did_you_mean(details, lang)})
     except (KeyError, IndexError):
         return template
 

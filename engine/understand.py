@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Iterable
 
 NUMBER_WORDS: dict[str, int] = {
@@ -58,13 +59,16 @@ def singular(token: str) -> str:
     return token
 
 
+@lru_cache(maxsize=65536)
 def similar(a: str, b: str) -> bool:
     """Same word, plural, or a small typo ("pastro", "suadro") on words long enough to tell."""
     if a == b or singular(a) == singular(b):
         return True
     if a.isdigit() or b.isdigit() or min(len(a), len(b)) < 4:
         return False
-    return SequenceMatcher(None, a, b).ratio() >= 0.8
+    matcher = SequenceMatcher(None, a, b)
+    # The cheap upper bounds first: most pairs of words are nothing alike.
+    return matcher.real_quick_ratio() >= 0.8 and matcher.quick_ratio() >= 0.8 and matcher.ratio() >= 0.8
 
 
 def parse_number(text: str) -> int | None:
