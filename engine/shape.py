@@ -303,12 +303,14 @@ class _Translator:
 
     def _too_short(self, error: ValidationError) -> list[FlowProblem]:
         limit = int(error.validator_value)
-        unit = {"minLength": ("carácter", "character"), "minItems": ("elemento", "item")}.get(
-            str(error.validator), ("clave", "key")
-        )
-        plural_es = "es" if unit[0] == "carácter" else "s"
-        need_es = f"al menos {limit} {unit[0]}{plural_es if limit != 1 else ''}".replace("carácteres", "caracteres")
-        need_en = f"at least {limit} {unit[1]}{'s' if limit != 1 else ''}"
+        # (singular, plural) in Spanish and English for each kind of minimum.
+        units = {
+            "minLength": (("carácter", "caracteres"), ("character", "characters")),
+            "minItems": (("elemento", "elementos"), ("item", "items")),
+        }
+        unit_es, unit_en = units.get(str(error.validator), (("clave", "claves"), ("key", "keys")))
+        need_es = f"al menos {limit} {unit_es[limit != 1]}"
+        need_en = f"at least {limit} {unit_en[limit != 1]}"
         if _is_empty(error.instance):
             problem_es, problem_en = "está vacío", "is empty"
         else:
@@ -430,7 +432,7 @@ class _Translator:
     def _hint(self, schema: Any) -> tuple[str, str]:
         hint = self._lookup(schema, "x-hint")
         if isinstance(hint, dict):
-            return hint.get("es", ""), hint.get("en", hint.get("es", ""))
+            return str(hint.get("es", "")), str(hint.get("en", hint.get("es", "")))
         description = _sentence(self._lookup(schema, "description"))
         return description or "Revisa el valor.", "Check the value."
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import pathlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from yaml.events import AliasEvent
@@ -289,9 +289,8 @@ class _Builder:
         value, tag = node.value, node.tag
         if tag == _STR:
             return value
-        checks = {_INT: (_INT_RE, int), _FLOAT: (_FLOAT_RE, float), _BOOL: (_BOOL_RE, _to_bool), _NULL: (_NULL_RE, _none)}
-        if tag in checks:
-            pattern, make = checks[tag]
+        if tag in _MAKERS:
+            pattern, make = _MAKERS[tag]
             if pattern.match(value):
                 return make(value)
         # An explicit tag (!!timestamp, !!binary, !custom, or !!int on a non-number).
@@ -321,6 +320,15 @@ def _to_bool(value: str) -> bool:
 
 def _none(_: str) -> None:
     return None
+
+
+# How each implicit type is read; an explicit tag (!!int "x") must still match its pattern.
+_MAKERS: dict[str, tuple[re.Pattern[str], Callable[[str], Any]]] = {
+    _INT: (_INT_RE, int),
+    _FLOAT: (_FLOAT_RE, float),
+    _BOOL: (_BOOL_RE, _to_bool),
+    _NULL: (_NULL_RE, _none),
+}
 
 
 # ---------------------------------------------------------------------------- syntax errors
@@ -480,9 +488,13 @@ def _colon_out_of_place(lines: list[str], line: int, column: int) -> tuple[Expla
         stripped = previous.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        if len(previous) - len(previous.lstrip(" ")) == indent and not re.search(r":(\s|$)", previous):
-            start = indent + 1
-            return _MISSING_COLON, number, start
+        previous_indent = len(previous) - len(previous.lstrip(" "))
+        if previous_indent == indent and not re.search(r":(\s|$)", previous):
+            return _MISSING_COLON, number, indent + 1
+        looks_like_key = re.match(r"^\s*(- )?[\w-]+:", current) is not None
+        if previous_indent < indent and not looks_like_key and re.search(r"^\s*(- )?[^\s#][^:]*:\s+[^|>\s]", previous):
+            # A value that goes on to a second line of text, and that text has ": " in it.
+            return _COLON_IN_VALUE, line, column
         break
     return _INDENT, line, column
 

@@ -179,6 +179,7 @@ def test_duplicate_keys_in_two_blocks_are_both_reported(tmp_path: Path) -> None:
         ("a:\n  b: 1\n c: 2\n", 3, 2, "sangría"),
         ("a:\n  b: 1\n    c: 2\n", 3, 6, "sangría"),
         ("a: Horario: de 1 a 11\n", 1, 11, "entre comillas"),
+        ("a: Hola amigo\n  que tal, horario: de 1 a 11\n", 2, 19, "entre comillas"),
         ('a: "hola\nb: 2\n', 1, 4, "comillas"),
         ("a: [1, 2\nb: 3\n", 1, 4, "«[»"),
         ("a: @promo\n", 1, 4, "«@»"),
