@@ -20,7 +20,7 @@ from engine.messages import (
     ReportError,
     SaveOrder,
 )
-from engine.phones import mask
+from engine.phones import WHATSAPP_PREFIX, mask
 from engine.store import Store
 
 FIRST_ORDER_NUMBER = 1001
@@ -49,7 +49,7 @@ class LoggingEffects:
         return number
 
     async def run(self, outcome: Outcome, inbound: Inbound) -> Outcome:
-        who = mask(inbound.customer)
+        who = mask(WHATSAPP_PREFIX + inbound.customer)
         for effect in outcome.effects:
             if isinstance(effect, SaveOrder):
                 order = effect.order

@@ -1,10 +1,12 @@
 """Redis while it answers, memory while it does not, and back to Redis by itself.
 
 A failed Redis call switches the service to its ``MemoryStore`` (logged once per outage); while
-degraded, one message every ``probe_every`` seconds tries Redis again, so a dead Redis costs
-nothing to the other messages. When Redis answers again, the sessions (and seen message ids)
-written to memory meanwhile are copied to Redis, and memory is emptied: it holds nothing that
-could later shadow newer data in Redis.
+degraded, one call every ``probe_every`` seconds tries Redis again, so a dead Redis costs nothing
+to the other messages. Keys under the ``carry_over`` prefixes (the sessions, the seen message
+ids) are also copied to memory while Redis works, so a conversation goes on when Redis goes
+away. When Redis answers again, what was written during the outage is copied back to it, and
+the other copies only where Redis lost them (a restarted Redis keeps nothing); then memory is
+emptied, so it holds nothing that could later shadow newer data in Redis.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class FallbackStore:
         self._monotonic = monotonic
         self._on_redis = False
         self._next_probe = 0.0
+        self._dirty: set[str] = set()
+        """Carried-over keys written to memory during the current outage."""
 
     @property
     def mode(self) -> str:
@@ -69,6 +73,7 @@ class FallbackStore:
             await self.redis.set("ready-check", "1", 10)
             if await self.redis.get("ready-check") != "1":
                 raise RedisError("a value written could not be read back")
+            await self.redis.delete("ready-check")
         except REDIS_DOWN as error:
             self._log.warning("%s (%s)", UNAVAILABLE, type(error).__name__)
             self._next_probe = self._monotonic() + self._probe_every
@@ -90,11 +95,14 @@ class FallbackStore:
         try:
             await self.redis.ping()
             for key, value, ttl in self.memory.entries(self._carry_over):
-                if ttl is None or ttl > 0:
+                if key in self._dirty:  # written during the outage: newer than Redis's copy
                     await self.redis.set(key, value, ttl if ttl is not None else 86400)
+                else:  # a copy: restores what an emptied Redis lost, never overwrites
+                    await self.redis.set_if_absent(key, value, ttl if ttl is not None else 86400)
         except REDIS_DOWN:
             return False
         self.memory.clear()
+        self._dirty.clear()
         self._on_redis = True
         self._log.info(BACK)
         return True
@@ -116,31 +124,51 @@ class FallbackStore:
             self._log.warning("%s (%s)", LOST, type(error).__name__)
         self._next_probe = self._monotonic() + self._probe_every
 
-    async def _call(self, on_redis: Callable[[], Awaitable[T]], on_memory: Callable[[], Awaitable[T]]) -> T:
+    async def _call(
+        self, key: str, on_redis: Callable[[], Awaitable[T]], on_memory: Callable[[], Awaitable[T]], write: bool
+    ) -> T:
+        carried = key.startswith(self._carry_over) if self._carry_over else False
         if await self._use_redis():
             try:
-                return await on_redis()
+                result = await on_redis()
             except REDIS_DOWN as error:
                 self._lost(error)
+            else:
+                if write and carried:
+                    await on_memory()  # the copy that keeps conversations going if Redis goes
+                return result
+        if write and carried:
+            self._dirty.add(key)
         return await on_memory()
 
     async def get(self, key: str) -> str | None:
-        return await self._call(lambda: self.redis.get(key), lambda: self.memory.get(key))  # type: ignore[union-attr]
+        return await self._call(key, lambda: self.redis.get(key), lambda: self.memory.get(key), False)  # type: ignore[union-attr]
 
     async def set(self, key: str, value: str, ttl: float) -> None:
-        await self._call(lambda: self.redis.set(key, value, ttl), lambda: self.memory.set(key, value, ttl))  # type: ignore[union-attr]
-
-    async def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
-        return await self._call(
-            lambda: self.redis.set_if_absent(key, value, ttl),  # type: ignore[union-attr]
-            lambda: self.memory.set_if_absent(key, value, ttl),
+        await self._call(
+            key, lambda: self.redis.set(key, value, ttl), lambda: self.memory.set(key, value, ttl), True  # type: ignore[union-attr]
         )
 
+    async def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
+        carried = key.startswith(self._carry_over) if self._carry_over else False
+        if await self._use_redis():
+            try:
+                stored = await self.redis.set_if_absent(key, value, ttl)  # type: ignore[union-attr]
+            except REDIS_DOWN as error:
+                self._lost(error)
+            else:
+                if stored and carried:
+                    await self.memory.set(key, value, ttl)
+                return stored
+        if carried:
+            self._dirty.add(key)
+        return await self.memory.set_if_absent(key, value, ttl)
+
     async def incr(self, key: str, ttl: float | None = None) -> int:
-        return await self._call(lambda: self.redis.incr(key, ttl), lambda: self.memory.incr(key, ttl))  # type: ignore[union-attr]
+        return await self._call(key, lambda: self.redis.incr(key, ttl), lambda: self.memory.incr(key, ttl), True)  # type: ignore[union-attr]
 
     async def delete(self, key: str) -> None:
-        await self._call(lambda: self.redis.delete(key), lambda: self.memory.delete(key))  # type: ignore[union-attr]
+        await self._call(key, lambda: self.redis.delete(key), lambda: self.memory.delete(key), True)  # type: ignore[union-attr]
 
     @asynccontextmanager
     async def lock(self, key: str, ttl: float, wait: float) -> AsyncIterator[None]:

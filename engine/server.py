@@ -103,7 +103,10 @@ def create_app(
         )
         token = settings.twilio_auth_token
         validator = RequestValidator(str(token)) if token is not None else None
-        log.info("🌮 Flujos cargados (%s), sesiones en %s", str(getattr(flows, "hash", ""))[:12], store.mode)
+        log.info(
+            "🌮 Flujos cargados (%s), sesiones en %s",
+            str(getattr(flows, "hash", ""))[:12], "Redis" if store.mode == "redis" else "memoria",
+        )
         try:
             yield {"state": State(service, store, validator)}
         finally:
@@ -187,7 +190,10 @@ def main(
     where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     log.info("🌮 Escuchando en %s/webhook", where)
     if settings.twilio_auth_token is None:
-        log.info("💬 Prueba: curl -d 'From=whatsapp:+5215512345678' -d 'Body=hola' %s/webhook", where)
+        log.info(
+            "💬 Prueba: curl --data-urlencode 'From=whatsapp:+5215512345678' --data-urlencode 'Body=hola' %s/webhook",
+            where,
+        )
     config = uvicorn.Config(
         app,
         host=host,

@@ -3,16 +3,24 @@ shared Redis, and a server process to talk to. Test modules import the fixtures 
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
+import xml.etree.ElementTree as ET
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlencode
 
+import httpx
 import pytest
 import redis
+from twilio.request_validator import RequestValidator
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -92,3 +100,111 @@ def prefix() -> Iterator[str]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+# --- a real server process ----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_URL = "https://rinconcito.example.test"
+
+
+def set_clock(path: Path, when: datetime) -> None:
+    """Make servers reading ``path`` (``TEST_CLOCK_FILE``) live at ``when`` from now on."""
+    path.write_text(str(when.timestamp() - time.time()))
+
+
+def move_clock(path: Path, seconds: float) -> None:
+    path.write_text(str(float(path.read_text() or 0) + seconds))
+
+
+class Server:
+    """``python -m engine.server`` on a free port, its log in a file; killed or stopped at will."""
+
+    def __init__(self, directory: Path, env: dict[str, str], name: str = "server") -> None:
+        self.port = free_port()
+        self.log_path = directory / f"{name}-{self.port}.log"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("REDIS", "TWILIO", "RATE_LIMIT", "RENDER"))},
+            "APP_ENV": "test",
+            "FLOWS_DIR": str(ROOT / "flows"),
+            "PYTHONPATH": str(ROOT),
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "engine.server", "--port", str(self.port)],
+            cwd=self.log_path.parent, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        wait_for(self._healthy, timeout=20, what=f"server on port {self.port} (log: {self.log()[-2000:]})")
+        return self
+
+    def _healthy(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"server exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            return httpx.get(self.base + "/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+            self.process = None
+
+    def stop(self) -> int:
+        """SIGTERM, as Render stops an instance; the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(30)
+        self.process = None
+        return code
+
+
+def signature(fields: dict[str, str], token: str = TOKEN, url: str = PUBLIC_URL + "/webhook") -> str:
+    return RequestValidator(token).compute_signature(url, fields)
+
+
+def form(text: str = "", sender: str = "whatsapp:+5215512345678", sid: str | None = None, **extra: str) -> dict[str, str]:
+    """The fields Twilio posts for one WhatsApp message."""
+    fields = {
+        "SmsMessageSid": sid or f"SM{uuid.uuid4().hex}",
+        "NumMedia": "0",
+        "ProfileName": "Ana",
+        "WaId": sender.removeprefix("whatsapp:+"),
+        "Body": text,
+        "To": "whatsapp:+14155238886",
+        "From": sender,
+        "MessageSid": sid or f"SM{uuid.uuid4().hex}",
+        "AccountSid": "AC" + "0" * 32,
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
+    fields["SmsMessageSid"] = fields["MessageSid"]
+    return fields
+
+
+def post(client: httpx.Client, base: str, fields: dict[str, str], sign: bool = True, **kwargs) -> httpx.Response:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if sign:
+        headers["X-Twilio-Signature"] = signature(fields)
+    return client.post(base + "/webhook", content=urlencode(fields), headers=headers, **kwargs)
+
+
+def replies(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/xml")
+    return [message.text or "" for message in ET.fromstring(response.text).findall("Message")]
+
+
+def recipients(response: httpx.Response) -> set[str]:
+    return {message.get("to", "") for message in ET.fromstring(response.text).findall("Message")}

@@ -133,3 +133,41 @@ async def test_memory_only_when_redis_is_off(log, caplog):
     assert messages(caplog) == [UNAVAILABLE]
     assert await store.set_if_absent("a", "1", 60) is True
     assert await store.probe() is False
+
+
+async def test_a_conversation_goes_on_when_redis_dies_and_its_outage_writes_return(redis_server, log):  # noqa: F811
+    ticks = Ticks()
+    redis_server.start()
+    store = build(redis_server, ticks, log)
+    await store.start()
+    await store.set("s:ana", "step 1", 1800)
+    await store.set("s:beto", "step 1", 1800)
+    await store.set("rl:count", "7", 60)  # not carried: not copied to memory
+
+    redis_server.stop()
+    assert await store.get("s:ana") == "step 1"  # from the copy kept in memory
+    assert await store.get("rl:count") is None
+    await store.set("s:ana", "step 2", 1800)
+
+    redis_server.start()  # an empty Redis, as Render's free Key Value after a restart
+    ticks.now += 6
+    assert await store.get("s:ana") == "step 2"
+    client = redis_server.client()
+    assert client.get("t:s:ana") == "step 2"
+    assert client.get("t:s:beto") == "step 1"  # the copy restores what the restart lost
+    assert client.get("t:rl:count") is None
+    await store.close()
+
+
+async def test_copies_never_overwrite_what_redis_kept(redis_server, log):  # noqa: F811
+    ticks = Ticks()
+    redis_server.start()
+    store = build(redis_server, ticks, log)
+    await store.start()
+    await store.set("s:beto", "step 1", 1800)
+    other_instance = redis_server.client()
+    other_instance.set("t:s:beto", "step 5")  # beto went on talking to another instance
+    store._lost(ConnectionError("blip"))  # this instance lost Redis for a moment
+    ticks.now += 6
+    assert await store.get("s:beto") == "step 5"
+    await store.close()
