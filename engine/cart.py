@@ -33,9 +33,11 @@ def option_names(menu: Menu, line: Line) -> list[str]:
 
 def describe(menu: Menu, line: Line) -> str:
     """ "3 × Taco al pastor (harina, sin cebolla)"."""
-    options = option_names(menu, line)
-    suffix = f" ({', '.join(options)})" if options else ""
-    return f"{line.quantity or 1} × {menu.items[line.item].name}{suffix}"
+    options = ", ".join(option_names(menu, line))
+    name = menu.items[line.item].name
+    if options and name.endswith(")"):  # "Refresco (355 ml, Coca-Cola)", not "(355 ml) (Coca-Cola)"
+        return f"{line.quantity or 1} × {name[:-1]}, {options})"
+    return f"{line.quantity or 1} × {name}" + (f" ({options})" if options else "")
 
 
 def line_view(menu: Menu, line: Line) -> dict[str, Any]:

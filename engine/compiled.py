@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from engine.flows import ChoiceStep, Command, OptionGroup
+from engine.overrides import NO_OVERRIDES, Overrides
 from engine.templates import Templates
 from engine.understand import key_tokens, normalise
 
@@ -17,6 +18,7 @@ class Compiled:
     def __init__(self, flows: Flows, conditions: set[str]) -> None:
         self._flows = flows
         self._conditions = conditions
+        self._menu_views: dict[tuple[frozenset[str], frozenset[str]], dict[str, Any]] = {}
 
     @cached_property
     def templates(self) -> Templates:
@@ -53,7 +55,8 @@ class Compiled:
 
     @cached_property
     def commands(self) -> dict[str, Command]:
-        return {word: command for command in self._flows.order.commands for word in command.words}
+        # A word that normalises to nothing ("?") could never be typed apart from an empty message.
+        return {word: command for command in self._flows.order.commands for word in command.words if word}
 
     @cached_property
     def answer_names(self) -> dict[str, dict[str, str]]:
@@ -65,8 +68,15 @@ class Compiled:
                     names.setdefault(step.save_as, {}).setdefault(choice.id, choice.name)
         return names
 
-    @cached_property
-    def menu_view(self) -> dict[str, Any]:
+    def menu_view(self, overrides: Overrides = NO_OVERRIDES) -> dict[str, Any]:
+        """The menu for templates, with the admin's sold-out marks (one copy per set of marks)."""
+        key = (overrides.sold_out, overrides.back_in_stock)
+        view = self._menu_views.get(key)
+        if view is None:
+            view = self._menu_views[key] = self._build_menu_view(overrides)
+        return view
+
+    def _build_menu_view(self, overrides: Overrides) -> dict[str, Any]:
         categories = [
             {
                 "name": category.name,
@@ -75,9 +85,10 @@ class Compiled:
                     {
                         "id": item.id,
                         "name": item.name,
+                        "short_name": item.short_name,
                         "price": item.price,
                         "description": item.description,
-                        "available": item.available,
+                        "available": overrides.available(item),
                     }
                     for item in category.items
                 ],

@@ -11,9 +11,11 @@ from typing import Any
 
 from engine import cart as carts
 from engine.flows import Flows
-from engine.hours import describe_opening, next_opening, taking_orders
+from engine.hours import describe_opening, next_opening
+from engine.overrides import NO_OVERRIDES, Overrides
 from engine.messages import ORDER_NUMBER_SLOT
 from engine.session import Line, Session
+from engine.ordering import item_view
 
 NAMES = ("restaurant", "menu", "cart", "order", "customer", "open", "next_opening", "max_quantity", "text")
 """Variables every message and condition can use."""
@@ -39,18 +41,21 @@ ORDER_FIELDS = ("name", "contact", "fulfilment", "address", "location", "payment
 class Hours:
     """Open/next opening, computed once per turn and only when a message asks."""
 
-    def __init__(self, flows: Flows, now: datetime) -> None:
-        self.flows, self.now = flows, now
+    def __init__(self, flows: Flows, now: datetime, overrides: Overrides = NO_OVERRIDES) -> None:
+        self.flows, self.now, self.overrides = flows, now, overrides
         self._open: bool | None = None
 
     @property
     def open(self) -> bool:
         if self._open is None:
-            self._open = taking_orders(self.flows.hours, self.now)
+            self._open = self.overrides.taking_orders(self.flows.hours, self.now)
         return self._open
 
     def next_opening(self) -> str:
-        return describe_opening(next_opening(self.flows.hours, self.now), self.now, self.flows.restaurant.language)
+        when = next_opening(self.flows.hours, self.now)
+        if self.overrides.forced_open is False and when is not None and when.timestamp() < self.overrides.until:
+            when = next_opening(self.flows.hours, datetime.fromtimestamp(self.overrides.until, when.tzinfo))
+        return describe_opening(when, self.now, self.flows.restaurant.language)
 
 
 def order_view(flows: Flows, answers: dict[str, Any], cart: dict[str, Any]) -> dict[str, Any]:
@@ -76,12 +81,13 @@ def build_context(
     hours: Hours,
     text: str,
     extras: dict[str, Any] | None = None,
+    overrides: Overrides = NO_OVERRIDES,
 ) -> dict[str, Any]:
     compiled = flows.compiled
     cart = carts.cart_view(flows.menu, session.cart)
     context = {
         "restaurant": compiled.restaurant_view,
-        "menu": compiled.menu_view,
+        "menu": compiled.menu_view(overrides),
         "cart": cart,
         "order": order_view(flows, session.answers, cart),
         "customer": customer,
@@ -116,7 +122,7 @@ def sample_extras(flows: Flows) -> dict[str, Any]:
     group = next(iter(menu.options.values()), None)
     line = sample_session(flows).cart[0]
     return {
-        "item": {"id": item.id, "name": item.name, "price": item.price},
+        "item": item_view(item),
         "option": {"id": group.id, "question": group.question} if group else {"id": "", "question": ""},
         "choices": [{"id": c.id, "name": c.name, "price": c.price} for c in (group.choices if group else ())],
         "line": carts.line_view(menu, line),

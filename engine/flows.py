@@ -36,6 +36,8 @@ class Words:
     yes: frozenset[str]
     no: frozenset[str]
     done: frozenset[str]
+    greeting: frozenset[str] = frozenset()
+    """"hola" mid-conversation: the bot repeats its question instead of not understanding."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,12 @@ class Item:
     option_prices: dict[str, int] = field(default_factory=dict)
     """Choice id -> price for this item, replacing the choice's own price."""
     available: bool = True
+    plural: str = ""
+    """ "tacos al pastor": for "¿Cuántos tacos al pastor?" (the name when not given)."""
+    feminine: bool = False
+    """ "¿Cuántas gringas?" rather than "¿Cuántos...?"."""
+    short_name: str = ""
+    """How the short menu lists it ("pastor"); the name when not given."""
 
     def choice_price(self, choice: Choice) -> int:
         return self.option_prices.get(choice.id, choice.price)

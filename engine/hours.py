@@ -49,15 +49,30 @@ def service_on(hours: Hours, day: date) -> Service | None:
     return Service(opens, datetime.combine(close_day, opening.closes, zone))
 
 
-def taking_orders(hours: Hours, now: datetime) -> bool:
-    """Open and before the last-order cut-off."""
+def last_order(hours: Hours, service: Service) -> datetime:
+    return service.closes - timedelta(minutes=hours.last_orders_minutes)
+
+
+def current_service(hours: Hours, now: datetime) -> Service | None:
+    """The service taking orders at ``now`` (open and before the last-order cut-off), if any."""
     local = now.astimezone(ZoneInfo(hours.timezone))
-    cutoff = timedelta(minutes=hours.last_orders_minutes)
     for day in (local.date() - timedelta(days=1), local.date()):
         service = service_on(hours, day)
-        if service and service.opens <= local < service.closes - cutoff:
-            return True
-    return False
+        if service and service.opens <= local < last_order(hours, service):
+            return service
+    return None
+
+
+def taking_orders(hours: Hours, now: datetime) -> bool:
+    return current_service(hours, now) is not None
+
+
+def next_change(hours: Hours, now: datetime) -> datetime:
+    """When the schedule next switches between taking orders and not (a year away at most)."""
+    service = current_service(hours, now)
+    if service is not None:
+        return last_order(hours, service)
+    return next_opening(hours, now) or now + timedelta(days=LOOKAHEAD_DAYS)
 
 
 def next_opening(hours: Hours, now: datetime) -> datetime | None:

@@ -129,7 +129,9 @@ def build_restaurant(raw: dict[str, Any]) -> f.Restaurant:
         estimated_minutes={k: str(v) for k, v in raw["estimated_minutes"].items()},
         session_minutes=raw.get("session_minutes", 30),
         handover_minutes=raw.get("handover_minutes", 60),
-        words=f.Words(words_of(words["yes"]), words_of(words["no"]), words_of(words["done"])),
+        words=f.Words(
+            words_of(words["yes"]), words_of(words["no"]), words_of(words["done"]), words_of(words.get("greeting", ()))
+        ),
     )
 
 
@@ -161,6 +163,9 @@ def build_menu(raw: dict[str, Any]) -> f.Menu:
                 options=tuple(item.get("options", ())),
                 option_prices=dict(item.get("option_prices", {})),
                 available=item.get("available", True),
+                plural=item.get("plural", item["name"]),
+                feminine=item.get("feminine", False),
+                short_name=item.get("short_name", item["name"]),
             )
             for item in category["items"]
         )

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from engine import cart as carts
-from engine.flows import OptionGroup, OrderItemStep
+from engine.flows import Item, OptionGroup, OrderItemStep
 from engine.session import Line
 from engine.understand import Match, best_matches, closest, is_one_of, number_token, parse_number
 
@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 
 REMOVE_WORDS = frozenset({"quitar", "quita", "quitale", "borrar", "borra", "eliminar", "elimina", "sin el", "remove"})
 _SEPARATORS = re.compile(r"\s*(?:,|\by\b|\+|\n|;)\s*")
+
+
+def item_view(item: Item) -> dict[str, Any]:
+    """An item as messages see it."""
+    return {"id": item.id, "name": item.name, "plural": item.plural, "feminine": item.feminine, "price": item.price}
 
 
 class OrderTaking:
@@ -90,16 +95,13 @@ class OrderTaking:
             return
         for line in lines:
             item = self.menu.items[line.item]
-            if not item.available:
+            if not turn.overrides.available(item):
                 turn.say("item_sold_out", {"item": self.item_view(line.item)})
                 continue
-            if line.quantity is not None and not 1 <= line.quantity <= self.menu.max_quantity:
+            if line.quantity is not None and line.quantity > self.menu.max_quantity:
                 turn.say("too_many", {"item": self.item_view(line.item), "quantity": line.quantity})
-                line = Line(line.item, None, line.options)
-                if turn.session.pending:
-                    continue
-                turn.session = turn.session.evolve(pending=turn.session.pending + (line,))
-                return
+            if line.quantity is not None and not 1 <= line.quantity <= self.menu.max_quantity:
+                line = Line(line.item, None, line.options)  # asked again
             turn.session = turn.session.evolve(pending=turn.session.pending + (line,))
         self.settle(step)
 
@@ -131,6 +133,7 @@ class OrderTaking:
                 return
             if quantity > self.menu.max_quantity:
                 turn.say("too_many", {"item": self.item_view(line.item), "quantity": quantity})
+                self.ask_pending()
                 return
             line = Line(line.item, quantity, line.options)
         else:
@@ -145,6 +148,9 @@ class OrderTaking:
         self.settle(step)
 
     def pick_choice(self, group: OptionGroup, line: Line) -> str | None:
+        words = self.flows.restaurant.words
+        if group.default and (is_one_of(self.turn.text, words.done) or is_one_of(self.turn.text, words.yes)):
+            return group.default  # "listo" / "sí" at "¿Cómo los preparamos?": the usual way
         number = parse_number(self.turn.text)
         if number is not None and 1 <= number <= len(group.choices) and self.turn.norm.split()[0].isdigit():
             return group.choices[number - 1].id
@@ -172,9 +178,9 @@ class OrderTaking:
             line = self.with_defaults(pending.pop(0))
             merged = carts.merge(turn.session.cart, line)
             if any((m.quantity or 0) > self.menu.max_quantity for m in merged):
+                # Already near the limit: asking "how many?" again would only go round in circles.
                 turn.say("too_many", {"item": self.item_view(line.item), "quantity": self.total_of(merged, line)})
-                turn.session = turn.session.evolve(pending=(Line(line.item, None, line.options), *pending))
-                return
+                continue
             turn.session = turn.session.evolve(cart=merged, pending=tuple(pending))
             turn.say("item_added", {"line": carts.line_view(self.menu, line)})
             added = True
@@ -209,5 +215,4 @@ class OrderTaking:
         turn.say("ask_option", {"item": item, "option": {"id": group.id, "question": group.question}, "choices": choices})
 
     def item_view(self, item_id: str) -> dict[str, Any]:
-        item = self.menu.items[item_id]
-        return {"id": item.id, "name": item.name, "price": item.price}
+        return item_view(self.menu.items[item_id])

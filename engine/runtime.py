@@ -26,6 +26,7 @@ from engine.messages import (
     ForwardToAdmin, HandOver, Inbound, Location, NotifyAdmin, Order, OrderLine, Outcome, ReportError, SaveOrder,
 )
 from engine.ordering import OrderTaking
+from engine.overrides import NO_OVERRIDES, Overrides
 from engine.phones import parse_phone
 from engine.session import Session
 from engine.understand import best_matches, is_one_of, normalise, parse_number
@@ -36,15 +37,17 @@ RECENT_KEPT = 3
 RECENT_CHARS = 120
 
 
-def handle(flows: Flows, session: Session | None, inbound: Inbound, now: datetime) -> Outcome:
-    """Answer one inbound message."""
+def handle(
+    flows: Flows, session: Session | None, inbound: Inbound, now: datetime, overrides: Overrides = NO_OVERRIDES
+) -> Outcome:
+    """Answer one inbound message (``overrides``: what the admin changed by WhatsApp)."""
     epoch = int(now.timestamp())
     current = continue_or_start(flows, session, epoch)
     recent = (*current.recent, inbound.text[:RECENT_CHARS])[-RECENT_KEPT:] if inbound.text else current.recent
     current = current.evolve(last_seen=epoch, recent=recent)
     if current.quiet_until > epoch:
         return Outcome(current, (), (ForwardToAdmin(inbound.customer, inbound.text),))
-    turn = Turn(flows, current, inbound, now)
+    turn = Turn(flows, current, inbound, now, overrides)
     try:
         turn.run()
         return turn.outcome()
@@ -57,9 +60,14 @@ def continue_or_start(flows: Flows, session: Session | None, epoch: int) -> Sess
     expired = session is None or epoch - session.last_seen > flows.restaurant.session_minutes * 60
     if session is not None and not expired and (session.step is None or session.step in flows.order.steps):
         return session if session.flows_hash == flows.hash else with_known_items(flows, session)
-    cart = with_known_items(flows, session).cart if session else ()
-    quiet = session.quiet_until if session else 0
-    return Session(flows_hash=flows.hash, cart=cart, started=epoch, quiet_until=quiet)
+    kept = with_known_items(flows, session) if session else None
+    return Session(
+        flows_hash=flows.hash,
+        cart=kept.cart if kept else (),
+        pending=kept.pending if kept else (),  # a half-answered item is offered back too
+        started=epoch,
+        quiet_until=kept.quiet_until if kept else 0,
+    )
 
 
 def with_known_items(flows: Flows, session: Session) -> Session:
@@ -91,8 +99,9 @@ def apologise(flows: Flows, session: Session, inbound: Inbound, error: Exception
 class Turn:
     """One inbound message being answered: collects replies and effects, evolves the session."""
 
-    def __init__(self, flows: Flows, session: Session, inbound: Inbound, now: datetime) -> None:
+    def __init__(self, flows: Flows, session: Session, inbound: Inbound, now: datetime, overrides: Overrides) -> None:
         self.flows = flows
+        self.overrides = overrides
         self.session = session
         self.inbound = inbound
         self.now = now
@@ -100,7 +109,7 @@ class Turn:
         self.norm = normalise(self.text)
         self.replies: list[str] = []
         self.effects: list[Any] = []
-        self.hours = ctx.Hours(flows, now)
+        self.hours = ctx.Hours(flows, now, overrides)
         self.customer = {
             "phone": inbound.customer,
             "profile_name": inbound.profile_name,
@@ -114,7 +123,7 @@ class Turn:
         return Outcome(self.session, tuple(r for r in self.replies if r), tuple(self.effects))
 
     def context(self, extras: dict[str, Any] | None = None) -> dict[str, Any]:
-        return ctx.build_context(self.flows, self.session, self.customer, self.hours, self.text, extras)
+        return ctx.build_context(self.flows, self.session, self.customer, self.hours, self.text, extras, self.overrides)
 
     def render(self, key: str, extras: dict[str, Any] | None = None) -> str:
         return self.flows.compiled.templates.render(key, self.context(extras))
@@ -134,6 +143,8 @@ class Turn:
             self.run_command(command, new_conversation)
         elif new_conversation:
             self.enter_start(first_message=True)
+        elif self.norm and is_one_of(self.text, self.flows.restaurant.words.greeting):
+            self.reask(prefix=None)  # "hola" mid-order: the question again, not "no te entendí"
         else:
             self.answer(self.step())  # type: ignore[arg-type]
 
@@ -152,11 +163,15 @@ class Turn:
         prompts_before = len(self.replies)
         self.go((Branch(self.flows.order.start),))
         step = self.step()
+        if not first_message or not self.ordering.names_an_item():
+            return
         # "3 pastor" as a first message orders right away instead of being answered with a question.
-        if first_message and isinstance(step, OrderItemStep) and self.ordering.names_an_item():
+        if isinstance(step, OrderItemStep):
             if len(self.replies) > prompts_before:
                 self.replies.pop()  # the step's own question
             self.ordering.take(step)
+        else:  # e.g. "¿Retomamos tu pedido?" first: keep what was asked for until the order goes on
+            self.session = self.session.evolve(pending=tuple(self.ordering.find_items(self.norm)))
 
     def reask(self, prefix: str | None = "not_understood", step: InputStep | None = None) -> None:
         step = step or self.step()  # type: ignore[assignment]
@@ -199,13 +214,17 @@ class Turn:
                     target, from_step = (Branch(self.flows.order.start),), None
                     continue
                 self.session = self.session.evolve(step=back, back=None)
-                self.reask(prefix=None)
+                if self.session.quiet_until <= self.now.timestamp():  # a person took over: ask nothing
+                    self.reask(prefix=None)
                 return
             step = self.flows.order.steps[step_id]
             if not isinstance(step, MessageStep):
                 if step_id != from_step:  # an order step that loops onto itself just waits
                     self.session = self.session.evolve(step=step_id)
-                    self.say(step.ask, self.step_extras(step))
+                    if isinstance(step, OrderItemStep) and self.session.pending:
+                        self.ordering.settle(step)  # items named earlier come first
+                    else:
+                        self.say(step.ask, self.step_extras(step))
                 return
             if step.say:
                 self.say(step.say)

@@ -146,8 +146,10 @@ def key_tokens(phrase: str) -> list[str]:
 def closest(text: str, candidates: dict[str, str], limit: int = 2) -> list[str]:
     """Names of the candidates most like ``text`` (for "¿quisiste decir ...?")."""
     norm = normalise(text)
+    if len(norm) < 4:
+        return []
     scored = sorted(
         ((SequenceMatcher(None, norm, normalise(k)).ratio(), name) for k, name in candidates.items()),
         reverse=True,
     )
-    return list(dict.fromkeys(name for ratio, name in scored if ratio >= 0.6))[:limit]
+    return list(dict.fromkeys(name for ratio, name in scored if ratio >= 0.72))[:limit]
