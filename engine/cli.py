@@ -123,7 +123,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from engine.server import serve
+    from engine.server import main as serve
 
     return serve(args.host, args.port)
 
