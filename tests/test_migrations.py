@@ -1,0 +1,185 @@
+"""supabase/migrations run against the machine's real PostgreSQL, in a database made for this run."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import psycopg
+import pytest
+from psycopg import errors
+from psycopg.types.json import Jsonb
+
+from engine.orders import order_record, stored_order
+from orderkit import delivery_order, make_order
+
+SERVER = "host=127.0.0.1 port=5432 user=postgres"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "supabase" / "migrations"
+ROLES = {"anon": "nologin", "authenticated": "nologin", "service_role": "nologin bypassrls"}
+"""What Supabase has before any migration; plain PostgreSQL needs them made."""
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    name = f"rinconcito_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{SERVER} dbname=postgres", autocommit=True) as admin:
+        for role, options in ROLES.items():
+            # Roles belong to the whole server: make them once, and a parallel run may beat us to it.
+            admin.execute(
+                f"do $$ begin create role {role} {options}; exception when duplicate_object then null; end $$"
+            )
+        admin.execute(f'create database "{name}"')
+    try:
+        with psycopg.connect(f"{SERVER} dbname={name}", autocommit=True) as db:
+            for migration in sorted(MIGRATIONS.glob("*.sql")):
+                db.execute(migration.read_text())
+        yield f"{SERVER} dbname={name}"
+    finally:
+        with psycopg.connect(f"{SERVER} dbname=postgres", autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def db(database: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(database, autocommit=True) as connection:
+        connection.execute("truncate public.orders restart identity")
+        yield connection
+
+
+def insert(db: psycopg.Connection[Any], key: str, **changes: Any) -> int:
+    row = {**order_record(make_order(key)), **changes}
+    columns = ", ".join(row)
+    values = [Jsonb(v) if isinstance(v, (list, dict)) else v for v in row.values()]
+    marks = ", ".join(["%s"] * len(row))
+    return db.execute(f"insert into public.orders ({columns}) values ({marks}) returning number", values).fetchone()[0]
+
+
+def place(db: psycopg.Connection[Any], order: Any) -> dict[str, Any]:
+    return db.execute("select to_jsonb(public.place_order(%s))", [Jsonb(order_record(order))]).fetchone()[0]
+
+
+def test_numbers_come_from_a_sequence_starting_at_1001(db):
+    assert [insert(db, "a"), insert(db, "b"), insert(db, "c")] == [1001, 1002, 1003]
+    with pytest.raises(errors.GeneratedAlways):
+        insert(db, "d", number=7)
+
+
+def test_a_second_order_with_the_same_key_is_refused(db):
+    insert(db, "same")
+    with pytest.raises(errors.UniqueViolation, match="orders_order_key_key"):
+        insert(db, "same")
+    assert db.execute("select count(*) from public.orders").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    "changes, constraint",
+    [
+        ({"total": 79}, "orders_total_check"),
+        ({"delivery_fee": -5, "total": 75}, "orders_money_check"),
+        ({"subtotal": -80, "total": -80}, "orders_money_check"),
+        ({"fulfilment": "dron"}, "orders_fulfilment_check"),
+        ({"status": "perdido"}, "orders_status_check"),
+        ({"customer": "5512345678"}, "orders_customer_check"),
+        ({"lines": []}, "orders_lines_check"),
+        ({"lines": {"taco": 1}}, "orders_lines_check"),
+        ({"location_lat": 19.4}, "orders_location_check"),
+    ],
+)
+def test_check_constraints_refuse_impossible_orders(db, changes, constraint):
+    with pytest.raises(errors.CheckViolation, match=constraint):
+        insert(db, "bad", **changes)
+
+
+def test_updated_at_is_set_by_the_table_on_every_change(db):
+    number = insert(db, "k")
+    row = db.execute(
+        "update public.orders set status = 'listo', updated_at = '2000-01-01Z' where number = %s "
+        "returning created_at, updated_at, status",
+        [number],
+    ).fetchone()
+    assert row[1] > row[0] and row[2] == "listo"
+
+
+def test_row_level_security_is_on_with_no_policy_so_the_anon_key_sees_nothing(db):
+    assert db.execute("select relrowsecurity from pg_class where oid = 'public.orders'::regclass").fetchone() == (True,)
+    assert db.execute("select count(*) from pg_policies where tablename = 'orders'").fetchone() == (0,)
+    insert(db, "private")
+    for role in ("anon", "authenticated"):
+        with db.transaction(force_rollback=True):
+            db.execute(f"set local role {role}")
+            with pytest.raises(errors.InsufficientPrivilege):
+                db.execute("select * from public.orders")
+        with db.transaction(force_rollback=True):
+            # Even given the grants Supabase hands out by default, RLS with no policy hides every row.
+            db.execute(f"grant select, insert on public.orders to {role}")
+            db.execute(f"set local role {role}")
+            assert db.execute("select count(*) from public.orders").fetchone() == (0,)
+            with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+                insert(db, "sneaky")
+    with db.transaction(force_rollback=True):
+        db.execute("set local role service_role")
+        assert db.execute("select count(*) from public.orders").fetchone() == (1,)
+
+
+def test_place_order_saves_once_per_key_and_returns_the_whole_order(db):
+    order = delivery_order()
+    with db.transaction():
+        db.execute("set local role service_role")
+        first = place(db, order)
+        again = place(db, make_order(order.key, name="Otra persona"))
+    assert again == first
+    stored = stored_order(first)
+    assert (stored.number, stored.status) == (1001, "nuevo")
+    # timestamptz keeps the instant, not the offset it was written with.
+    assert stored.placed_at == datetime.fromisoformat(order.placed_at)
+    assert stored.order == replace(order, placed_at=stored.placed_at.isoformat())
+    assert db.execute("select count(*) from public.orders").fetchone() == (1,)
+    assert place(db, make_order("next"))["number"] == 1002  # the retry used up no number
+
+
+def test_only_the_service_role_may_call_place_order(db):
+    for role in ("anon", "authenticated"):
+        with db.transaction(force_rollback=True):
+            db.execute(f"set local role {role}")
+            with pytest.raises(errors.InsufficientPrivilege):
+                place(db, make_order())
+    assert place(db, make_order())["order_key"] == "k-1001"  # as the table's owner
+
+
+def test_place_order_racing_with_the_same_key_returns_the_first_order(db, database):
+    order = make_order("race")
+    with psycopg.connect(database) as first:
+        first_row = place(first, order)  # inserted, not yet committed
+        result: dict[str, Any] = {}
+        second = threading.Thread(target=lambda: result.update(place_in(database, order)))
+        second.start()
+        wait_until_blocked(db, "place_order")  # the second save now waits on our uncommitted row
+        first.commit()
+        second.join(timeout=30)
+    assert result["number"] == first_row["number"] == 1001
+    assert db.execute("select count(*) from public.orders").fetchone() == (1,)
+
+
+def place_in(database: str, order: Any) -> dict[str, Any]:
+    with psycopg.connect(database, autocommit=True) as connection:
+        return place(connection, order)
+
+
+def wait_until_blocked(db: psycopg.Connection[Any], query: str, timeout: float = 10.0) -> None:
+    """Poll until another session running ``query`` waits on a lock (an observable state, not a guess)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        blocked = db.execute(
+            "select count(*) from pg_stat_activity where datname = current_database() "
+            "and wait_event_type = 'Lock' and query like %s",
+            [f"%{query}%"],
+        ).fetchone()[0]
+        if blocked:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the second place_order never waited for the first")
