@@ -33,11 +33,15 @@ def option_names(menu: Menu, line: Line) -> list[str]:
 
 def describe(menu: Menu, line: Line) -> str:
     """ "3 × Taco al pastor (harina, sin cebolla)"."""
-    options = ", ".join(option_names(menu, line))
-    name = menu.items[line.item].name
-    if options and name.endswith(")"):  # "Refresco (355 ml, Coca-Cola)", not "(355 ml) (Coca-Cola)"
-        return f"{line.quantity or 1} × {name[:-1]}, {options})"
-    return f"{line.quantity or 1} × {name}" + (f" ({options})" if options else "")
+    return label(line.quantity or 1, menu.items[line.item].name, option_names(menu, line))
+
+
+def label(quantity: int, name: str, options: list[str] | tuple[str, ...]) -> str:
+    """ "3 × Taco al pastor (harina)"; "1 × Refresco (355 ml, Coca-Cola)", not "(355 ml) (Coca-Cola)"."""
+    joined = ", ".join(options)
+    if joined and name.endswith(")"):
+        return f"{quantity} × {name[:-1]}, {joined})"
+    return f"{quantity} × {name}" + (f" ({joined})" if joined else "")
 
 
 def line_view(menu: Menu, line: Line) -> dict[str, Any]:
@@ -78,3 +82,4 @@ def merge(cart: tuple[Line, ...], line: Line) -> tuple[Line, ...]:
             total = (existing.quantity or 0) + (line.quantity or 0)
             return cart[:index] + (Line(line.item, total, dict(line.options)),) + cart[index + 1 :]
     return cart + (line,)
+

@@ -29,11 +29,7 @@ Found = Iterator[tuple[str, FlowProblem]]
 LATEST_OVERNIGHT_CLOSE = 6
 """A service that closes after midnight must close by 06:00, or it was probably written backwards."""
 
-BUILTIN_MESSAGES = (
-    "ask_quantity", "ask_option", "item_added", "item_removed", "item_unknown", "item_sold_out",
-    "too_many", "nothing_ordered", "not_understood", "phone_invalid", "error", "admin_new_order",
-    "admin_handover",
-)
+BUILTIN_MESSAGES = (*ctx.EXTRAS, "nothing_ordered", "not_understood", "phone_invalid", "error", "admin_new_order", "admin_handover")
 """Messages the engine itself says, so every set of flows must have them."""
 
 
@@ -370,6 +366,7 @@ def check_templates(flows: Flows, sources: dict[str, Source]) -> Found:
     session = ctx.sample_session(flows)
     hours = _SampleHours()
     extras_all = ctx.sample_extras(flows)
+    service_extras = ctx.sample_service_extras(flows)
     for key, source in flows.messages.items():
         try:
             template = env.from_string(source)
@@ -378,12 +375,16 @@ def check_templates(flows: Flows, sources: dict[str, Source]) -> Found:
             yield "messages", _at_template_line(sources["messages"], found, error.lineno)
             continue
         names = ctx.EXTRAS.get(key, ()) or next((e for _, e in uses.get(key, ()) if e), ())
-        extras = {name: extras_all[name] for name in names}
-        context = ctx.build_context(flows, session, ctx.sample_customer(), hours, "x" * 200, extras)
+        if key in ctx.SERVICE_MESSAGES:
+            context = {"restaurant": flows.compiled.restaurant_view, **{n: service_extras[n] for n in names}}
+        else:
+            extras = {name: extras_all[name] for name in names}
+            context = ctx.build_context(flows, session, ctx.sample_customer(), hours, "x" * 200, extras)
         try:
             text = template.render(context).strip()
         except UndefinedError as error:
-            found = undefined_problem(file, key, source, str(error), context, sorted([*ctx.NAMES, *names]))
+            allowed = ["restaurant", *names] if key in ctx.SERVICE_MESSAGES else [*ctx.NAMES, *names]
+            found = undefined_problem(file, key, source, str(error), context, sorted(allowed))
             variable = found.details["variable"]
             line = next((n for n, text in enumerate(source.splitlines(), 1) if variable in text), None)
             yield "messages", _at_template_line(sources["messages"], found, line, variable)

@@ -42,7 +42,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     loaded = inspect(Path(args.dir))
     print_problems(loaded.problems, args.format, args.lang, sys.stdout)
     if loaded.errors:
-        print(LABELS[args.lang]["bad"].format(n=len(loaded.errors)), file=sys.stderr)
+        print(LABELS[args.lang]["bad"].format(n=len(loaded.errors)))
         return 1
     if args.format == "text":
         print(LABELS[args.lang]["ok"])

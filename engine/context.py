@@ -28,8 +28,27 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "item_unknown": ("suggestions",),
     "item_sold_out": ("item",),
     "too_many": ("item", "quantity"),
+    # The admin's messages and what the service tells customers outside a conversation.
+    "order_status": ("order",),
+    "admin_help": (),
+    "admin_unknown": ("text",),
+    "admin_orders": ("orders",),
+    "admin_order": ("order",),
+    "admin_order_not_found": ("number",),
+    "admin_status_changed": ("order",),
+    "admin_hours": ("open", "until"),
+    "admin_item_marked": ("item", "available"),
+    "admin_item_unknown": ("text", "suggestions"),
+    "admin_bad_number": ("text",),
+    "admin_takeover": ("customer", "taken", "minutes"),
+    "admin_forward": ("customer", "text"),
+    "admin_error": ("customer", "what", "held_back"),
+    "order_saved_later": (),
 }
 """Built-in messages and the extra variables they get."""
+
+SERVICE_MESSAGES = frozenset(key for key in EXTRAS if key.startswith("admin_")) | {"order_status", "order_saved_later"}
+"""Said outside a conversation: they see ``restaurant`` and their extras only."""
 
 CHOICE_EXTRAS = ("choices",)
 """What the question and re-ask of a ``choice`` step get."""
@@ -128,6 +147,24 @@ def sample_extras(flows: Flows) -> dict[str, Any]:
         "line": carts.line_view(menu, line),
         "quantity": menu.max_quantity + 1,
         "suggestions": [item.name, item.name],
+    }
+
+
+def sample_service_extras(flows: Flows) -> dict[str, Any]:
+    """Long sample values for the messages said outside a conversation."""
+    lines = [{"description": carts.label(50, item.name, ["x" * 12]), "total": 5000} for item in flows.menu.items.values()]
+    order = {
+        "number": 10420, "status": "preparando", "name": "x" * 40, "customer": "+525512345678",
+        "contact": "+525512345678", "lines": lines, "subtotal": 99999, "delivery_fee": 30, "total": 99999,
+        "fulfilment": "delivery", "fulfilment_name": "a domicilio", "address": "x" * 120, "payment": "efectivo",
+        "payment_name": "efectivo", "time": "23:59",
+    }
+    first = next(iter(flows.menu.items.values()))
+    return {
+        "order": order, "orders": [dict(order, lines=[])] * 15, "number": "10420", "open": True,
+        "until": "31/12 23:59", "item": {"id": first.id, "name": first.name}, "available": True, "text": "x" * 80,
+        "suggestions": [first.name, first.name], "customer": "+525512345678", "taken": True, "minutes": 60,
+        "what": "x" * 200, "held_back": 99,
     }
 
 

@@ -92,8 +92,8 @@ def apologise(flows: Flows, session: Session, inbound: Inbound, error: Exception
         text = flows.compiled.templates.render("error", {"restaurant": flows.compiled.restaurant_view})
     except (TemplateError, KeyError):
         text = "Perdón, algo falló. Intenta de nuevo en un momento."
-    effects = (ReportError(inbound.customer, what), NotifyAdmin("error", f"⚠️ Error con {inbound.customer}: {what}"))
-    return Outcome(session, (text,), effects)
+    # The service tells the admin (throttled, in the flows' own words: ``admin_error``).
+    return Outcome(session, (text,), (ReportError(inbound.customer, what),))
 
 
 class Turn:
