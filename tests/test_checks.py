@@ -467,11 +467,11 @@ def test_unknown_variable_points_at_the_line_that_uses_it(tmp_path):
 
 def test_message_too_long(tmp_path):
     folder = copy_flows(tmp_path)
-    edit(folder, "messages.yaml", "help: |-\n", "help: |-\n  " + "¡Bienvenidos a El Rinconcito! " * 60 + "\n")
+    edit(folder, "messages.yaml", "\nhelp: |-\n", "\nhelp: |-\n  " + "¡Bienvenidos a El Rinconcito! " * 60 + "\n")
     p = only(folder)
     assert_problem(
         p, c.MessageTooLong, folder, "messages.yaml",
-        position(folder, "messages.yaml", "help: |-\n", at="|"),
+        position(folder, "messages.yaml", "\nhelp: |-\n", at="|"),
         "messages.yaml › help",
         "El mensaje «help» puede llegar a",
         "Acórtalo",

