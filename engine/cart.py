@@ -23,7 +23,9 @@ def option_names(menu: Menu, line: Line) -> list[str]:
     names = []
     item = menu.items[line.item]
     for group_id in item.options:
-        group = menu.options[group_id]
+        group = menu.options.get(group_id)
+        if group is None:  # only while validating a menu that names an unknown group
+            continue
         choice_id = line.options.get(group_id)
         choice = group.choice(choice_id) if choice_id else None
         if choice is not None and choice.id != group.default:

@@ -19,7 +19,7 @@ from engine import context as ctx
 from engine.flows import (
     BACK, END, SPECIAL_TARGETS, ChoiceStep, Flows, MessageStep,
 )
-from engine.hours import service_on
+from engine.hours import WEEKDAYS, service_on
 from engine.loader import DAYS, targets_of
 from engine.problems import FlowProblem, problem
 from engine.source import Source
@@ -210,7 +210,7 @@ class ClosesBeforeOpening(FlowProblem):
 
 class OverlappingHours(FlowProblem):
     text = {
-        "es": "El servicio del {day} termina a las {closes} del día siguiente, pero ese día abre a las {opens}.",
+        "es": "El servicio del {day_es} termina a las {closes} del día siguiente, pero ese día abre a las {opens}.",
         "en": "The service of {day} ends at {closes} the next day, but that day opens at {opens}.",
     }
     fix = {"es": "Ajusta uno de los dos horarios para que no se encimen.", "en": "Adjust one of them so they do not overlap."}
@@ -274,6 +274,8 @@ def edges(flows: Flows) -> dict[str, set[str]]:
 
 
 def check_reachable(flows: Flows, sources: dict[str, Source]) -> Found:
+    if any(True for _ in check_targets(flows, sources)):
+        return  # a misspelt target would make every step behind it look unreachable
     graph = edges(flows)
     seen: set[str] = set()
     todo = [flows.order.start, *(c.go for c in flows.order.commands if c.go)]
@@ -350,7 +352,10 @@ def check_messages_exist(flows: Flows, sources: dict[str, Source]) -> Found:
 
 
 def check_unused_messages(flows: Flows, sources: dict[str, Source]) -> Found:
-    used = set(message_uses(flows)) | set(BUILTIN_MESSAGES)
+    uses = message_uses(flows)
+    if any(key not in flows.messages for key in uses):
+        return  # a misspelt key makes the message it meant look unused
+    used = set(uses) | set(BUILTIN_MESSAGES)
     for key in flows.messages:
         if key not in used:
             found = problem(UnusedMessage, _file(sources, "messages"), (key,), key=key)
@@ -375,6 +380,8 @@ def check_templates(flows: Flows, sources: dict[str, Source]) -> Found:
             yield "messages", _at_template_line(sources["messages"], found, error.lineno)
             continue
         names = ctx.EXTRAS.get(key, ()) or next((e for _, e in uses.get(key, ()) if e), ())
+        if key not in uses and key not in ctx.EXTRAS:
+            names = tuple(extras_all)  # used nowhere (reported apart): do not guess its variables
         if key in ctx.SERVICE_MESSAGES:
             context = {"restaurant": flows.compiled.restaurant_view, **{n: service_extras[n] for n in names}}
         else:
@@ -386,7 +393,8 @@ def check_templates(flows: Flows, sources: dict[str, Source]) -> Found:
             allowed = ["restaurant", *names] if key in ctx.SERVICE_MESSAGES else [*ctx.NAMES, *names]
             found = undefined_problem(file, key, source, str(error), context, sorted(allowed))
             variable = found.details["variable"]
-            line = next((n for n, text in enumerate(source.splitlines(), 1) if variable in text), None)
+            used_here = re.compile(rf"(?<![\w.]){re.escape(variable)}\b")
+            line = next((n for n, text in enumerate(source.splitlines(), 1) if used_here.search(text)), None)
             yield "messages", _at_template_line(sources["messages"], found, line, variable)
             continue
         except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
@@ -429,7 +437,7 @@ def check_order_answers(flows: Flows, sources: dict[str, Source]) -> Found:
     for step in steps:
         if isinstance(step, ChoiceStep) and step.save_as == "fulfilment":
             for index, choice in enumerate(step.choices):
-                if choice.id not in ("pickup", "delivery") and not choice.go:
+                if choice.id not in ("pickup", "delivery") and choice.go is None and step.next is not None:
                     yield "order", problem(BadFulfilment, _file(sources, "order"), ("steps", step.id, "choices", index, "id"), choice=choice.id)
 
 
@@ -520,7 +528,8 @@ def check_overlaps(flows: Flows, sources: dict[str, Source]) -> Found:
             special = day.isoformat() in flows.hours.special
             path = ("special", day.isoformat()) if special else ("weekly", DAYS[day.weekday()])
             label = day.isoformat() if special else DAYS[day.weekday()]
-            yield "hours", problem(OverlappingHours, _file(sources, "hours"), path, day=label, closes=today.closes.strftime("%H:%M"), opens=tomorrow.opens.strftime("%H:%M"))
+            label_es = day.isoformat() if special else WEEKDAYS["es"][day.weekday()]
+            yield "hours", problem(OverlappingHours, _file(sources, "hours"), path, day=label, day_es=label_es, closes=today.closes.strftime("%H:%M"), opens=tomorrow.opens.strftime("%H:%M"))
 
 
 CHECKS: tuple[Callable[[Flows, dict[str, Source]], Found], ...] = (

@@ -129,27 +129,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="rinconcito", description="WhatsApp ordering bots from YAML flows.")
-    top.add_argument("--lang", choices=("es", "en"), default="es", help="language of the error messages")
+    # --lang works before or after the command: `rinconcito --lang en validate` or `validate --lang en`.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--lang", choices=("es", "en"), default=argparse.SUPPRESS, help="language of the messages")
+    top = argparse.ArgumentParser(prog="rinconcito", description="WhatsApp ordering bots from YAML flows.", parents=[common])
     sub = top.add_subparsers(dest="command", required=True)
 
-    validate = sub.add_parser("validate", help="check the flow files")
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_, parents=[common])
+
+    validate = command("validate", "check the flow files")
     validate.add_argument("dir", nargs="?", default="flows")
     validate.add_argument("--format", choices=("text", "github"), default="text")
     validate.set_defaults(run=cmd_validate)
 
-    chat = sub.add_parser("chat", help="talk to the bot in the terminal")
+    chat = command("chat", "talk to the bot in the terminal")
     chat.add_argument("--at", help='moment of the conversation, "2026-11-27 14:00" (restaurant time)')
     chat.add_argument("--from", default=DEFAULT_CUSTOMER, help="the customer's WhatsApp number")
     chat.add_argument("--dir", default="flows")
     chat.set_defaults(run=cmd_chat)
 
-    test = sub.add_parser("test", help="run the conversation tests in flows/tests/")
+    test = command("test", "run the conversation tests in flows/tests/")
     test.add_argument("files", nargs="*")
     test.add_argument("--dir", default="flows")
     test.set_defaults(run=cmd_test)
 
-    serve = sub.add_parser("serve", help="run the WhatsApp webhook server")
+    serve = command("serve", "run the WhatsApp webhook server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT, else 8000")
     serve.set_defaults(run=cmd_serve)
@@ -158,6 +163,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.lang = getattr(args, "lang", "es")
     try:
         return int(args.run(args))
     except KeyboardInterrupt:

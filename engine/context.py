@@ -123,7 +123,11 @@ def build_context(
 def sample_session(flows: Flows) -> Session:
     """A long order: every item of the menu, every answer given (the worst case for length)."""
     lines = tuple(
-        Line(item.id, flows.menu.max_quantity, {g: flows.menu.options[g].choices[-1].id for g in item.options})
+        Line(
+            item.id,
+            flows.menu.max_quantity,
+            {g: flows.menu.options[g].choices[-1].id for g in item.options if g in flows.menu.options},
+        )
         for item in flows.menu.items.values()
     )
     answers: dict[str, Any] = {name: "x" * 40 for name in ORDER_FIELDS}
