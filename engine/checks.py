@@ -26,11 +26,32 @@ from engine.source import Source
 from engine.templates import WHATSAPP_LIMIT, expression_error, make_environment
 
 Found = Iterator[tuple[str, FlowProblem]]
+CONTINENTS = frozenset({"Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"})
+"""Current zone names start with these; "Mexico/General" and the like are old aliases."""
 LATEST_OVERNIGHT_CLOSE = 6
 """A service that closes after midnight must close by 06:00, or it was probably written backwards."""
 
 BUILTIN_MESSAGES = (*ctx.EXTRAS, "nothing_ordered", "not_understood", "phone_invalid", "error", "admin_new_order", "admin_handover")
 """Messages the engine itself says, so every set of flows must have them."""
+
+PURPOSES = {
+    "ask_quantity": "pregunta cuántos quiere de un platillo",
+    "ask_option": "pregunta una opción, como la tortilla",
+    "item_added": "confirma lo que se agregó al pedido",
+    "item_removed": "confirma lo que se quitó",
+    "item_unknown": "cuando no encuentra el platillo",
+    "item_sold_out": "cuando el platillo está agotado",
+    "too_many": "cuando piden más de la cantidad máxima",
+    "nothing_ordered": "cuando dicen «listo» sin haber pedido nada",
+    "not_understood": "cuando no entiende una respuesta",
+    "phone_invalid": "cuando el número de contacto no es válido",
+    "error": "la disculpa cuando algo falla",
+    "admin_new_order": "el aviso de pedido nuevo al encargado",
+    "admin_handover": "el aviso al encargado cuando piden hablar con alguien",
+    "order_status": "el aviso al cliente cuando cambia el estado de su pedido",
+    "order_saved_later": "cuando el pedido se guarda pero su número llega después",
+}
+"""What each built-in message is for, for the people who must write it."""
 
 
 # ------------------------------------------------------------------ problem kinds
@@ -56,8 +77,8 @@ class UnreachableStep(FlowProblem):
 class NoWayOut(FlowProblem):
     points_at_key = True
     text = {
-        "es": "Desde el paso «{step}» la conversación nunca llega a «end».",
-        "en": "From step '{step}' the conversation never reaches 'end'.",
+        "es": "Desde {steps} la conversación nunca llega a «end».",
+        "en": "From {steps} the conversation never reaches 'end'.",
     }
     fix = {
         "es": "Haz que alguno de sus caminos termine en «end» (por ejemplo después de confirmar).",
@@ -123,6 +144,32 @@ class TemplateSyntax(FlowProblem):
         "es": "Revisa que cada «{{{{» cierre con «}}}}» y cada «{{%» con «%}}» (y cada «if»/«for» con su «endif»/«endfor»).",
         "en": "Check that every '{{{{' closes with '}}}}', every '{{%' with '%}}', and every 'if'/'for' has its 'endif'/'endfor'.",
     }
+
+
+class UnknownFilter(FlowProblem):
+    text = {"es": "El mensaje «{key}» usa el filtro «{name}», que no existe.", "en": "Message '{key}' uses filter '{name}', which does not exist."}
+    fix = {"es": "Los filtros son: {names}.{close}", "en": "The filters are: {names}.{close}"}
+
+
+class UnclosedBlock(FlowProblem):
+    text = {"es": "En el mensaje «{key}» falta cerrar un «{block}».", "en": "In message '{key}' a '{block}' is never closed."}
+    fix = {"es": "Agrega «{{% end{block} %}}» donde termina.", "en": "Add '{{% end{block} %}}' where it ends."}
+
+
+class TemplateValue(FlowProblem):
+    text = {"es": "El mensaje «{key}» no se puede mostrar: {error}.", "en": "Message '{key}' cannot be shown: {error}."}
+    fix = {
+        "es": "Revisa los filtros: «money» solo va con números (ej. {{{{ cart.subtotal | money }}}}).",
+        "en": "Check the filters: 'money' only takes numbers (e.g. {{{{ cart.subtotal | money }}}}).",
+    }
+
+
+class UnknownChoiceValue(FlowProblem):
+    text = {
+        "es": "La condición compara «{field}» con «{value}», pero las respuestas guardadas son: {choices}.",
+        "en": "The condition compares '{field}' with '{value}', but the saved answers are: {choices}.",
+    }
+    fix = {"es": "Usa el id de la opción, no su nombre.{close}", "en": "Use the choice's id, not its name.{close}"}
 
 
 class UnknownVariable(FlowProblem):
@@ -274,7 +321,7 @@ def edges(flows: Flows) -> dict[str, set[str]]:
 
 
 def check_reachable(flows: Flows, sources: dict[str, Source]) -> Found:
-    if any(True for _ in check_targets(flows, sources)):
+    if structure_broken(flows, sources):
         return  # a misspelt target would make every step behind it look unreachable
     graph = edges(flows)
     seen: set[str] = set()
@@ -290,7 +337,16 @@ def check_reachable(flows: Flows, sources: dict[str, Source]) -> Found:
             yield "order", problem(UnreachableStep, _file(sources, "order"), ("steps", step_id), step=step_id)
 
 
+def structure_broken(flows: Flows, sources: dict[str, Source]) -> bool:
+    """A misspelt target, a missing default or a choice going nowhere: the graph checks would only echo it."""
+    return any(
+        True for check in (check_targets, check_default_branches, check_choice_targets) for _ in check(flows, sources)
+    )
+
+
 def check_way_out(flows: Flows, sources: dict[str, Source]) -> Found:
+    if structure_broken(flows, sources):
+        return
     graph = edges(flows)
     # Steps from which END (or BACK, which returns into the flow) can be reached.
     # Unknown targets count as finishing: they are reported once, by check_targets.
@@ -302,9 +358,10 @@ def check_way_out(flows: Flows, sources: dict[str, Source]) -> Found:
             if step_id not in finishing and targets & finishing:
                 finishing.add(step_id)
                 changed = True
-    for step_id in flows.order.steps:
-        if step_id not in finishing:
-            yield "order", problem(NoWayOut, _file(sources, "order"), ("steps", step_id), step=step_id)
+    stuck = [step_id for step_id in flows.order.steps if step_id not in finishing]
+    if stuck:  # one problem for all of them: they share one cause
+        names = ", ".join(f"«{s}»" for s in stuck[:6]) + (" …" if len(stuck) > 6 else "")
+        yield "order", problem(NoWayOut, _file(sources, "order"), ("steps", stuck[0]), step=stuck[0], steps=names)
 
 
 def check_endless_loops(flows: Flows, sources: dict[str, Source]) -> Found:
@@ -348,7 +405,7 @@ def check_messages_exist(flows: Flows, sources: dict[str, Source]) -> Found:
                 yield "order", problem(UnknownMessage, _file(sources, "order"), path, key=key, close=close_to(key, flows.messages))
     for key in BUILTIN_MESSAGES:
         if key not in flows.messages:
-            yield "messages", problem(MissingBuiltinMessage, _file(sources, "messages"), (), key=key, purpose=key.replace("_", " "))
+            yield "messages", problem(MissingBuiltinMessage, _file(sources, "messages"), (), key=key, purpose=PURPOSES.get(key, key))
 
 
 def check_unused_messages(flows: Flows, sources: dict[str, Source]) -> Found:
@@ -376,7 +433,7 @@ def check_templates(flows: Flows, sources: dict[str, Source]) -> Found:
         try:
             template = env.from_string(source)
         except TemplateSyntaxError as error:
-            found = problem(TemplateSyntax, file, (key,), key=key, error=(error.message or "").rstrip("."))
+            found = syntax_problem(file, key, error.message or "", env)
             yield "messages", _at_template_line(sources["messages"], found, error.lineno)
             continue
         names = ctx.EXTRAS.get(key, ()) or next((e for _, e in uses.get(key, ()) if e), ())
@@ -398,7 +455,7 @@ def check_templates(flows: Flows, sources: dict[str, Source]) -> Found:
             yield "messages", _at_template_line(sources["messages"], found, line, variable)
             continue
         except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
-            yield "messages", problem(TemplateSyntax, file, (key,), key=key, error=str(error))
+            yield "messages", problem(TemplateValue, file, (key,), key=key, error=str(error).rstrip("."))
             continue
         if len(text) > WHATSAPP_LIMIT:
             yield "messages", problem(MessageTooLong, file, (key,), key=key, length=len(text), limit=WHATSAPP_LIMIT)
@@ -424,6 +481,24 @@ def check_conditions(flows: Flows, sources: dict[str, Source]) -> Found:
                 if error is not None:
                     message = getattr(error, "message", None) or str(error)
                     yield "order", problem(BadCondition, _file(sources, "order"), where, condition=branch.condition, error=message)
+
+
+_COMPARISON = re.compile(r"""order\.(\w+)\s*(?:==|!=)\s*["']([^"']*)["']""")
+
+
+def check_condition_values(flows: Flows, sources: dict[str, Source]) -> Found:
+    """``order.fulfilment == "a domicilio"`` would never hold: the answer saved is ``delivery``."""
+    saved = {name: set(ids) for name, ids in flows.compiled.answer_names.items()}
+    for step in flows.order.steps.values():
+        for path, target in targets_of(step):
+            for index, branch in enumerate(target):
+                for field, value in _COMPARISON.findall(branch.condition or ""):
+                    if field in saved and value not in saved[field]:
+                        choices = sorted(saved[field])
+                        yield "order", problem(
+                            UnknownChoiceValue, _file(sources, "order"), ("steps", step.id, *path, index, "if"),
+                            field=f"order.{field}", value=value, choices=", ".join(choices), close=close_to(value, choices),
+                        )
 
 
 def check_order_answers(flows: Flows, sources: dict[str, Source]) -> Found:
@@ -491,7 +566,12 @@ def check_timezone(flows: Flows, sources: dict[str, Source]) -> Found:
     except (ZoneInfoNotFoundError, ValueError):
         from zoneinfo import available_timezones
 
-        yield "hours", problem(UnknownTimezone, _file(sources, "hours"), ("timezone",), zone=flows.hours.timezone, close=close_to(flows.hours.timezone, available_timezones()))
+        zones = [z for z in available_timezones() if z.split("/")[0] in CONTINENTS]
+        by_city = {z.rsplit("/", 1)[-1].replace("_", " ").lower(): z for z in zones}
+        typed = flows.hours.timezone
+        city = close_to(typed.rsplit("/", 1)[-1].replace("_", " ").lower(), by_city)
+        suggestion = close_to(typed, zones) or (by_city[city] if city else None)
+        yield "hours", problem(UnknownTimezone, _file(sources, "hours"), ("timezone",), zone=typed, close=suggestion)
 
 
 def check_hours(flows: Flows, sources: dict[str, Source]) -> Found:
@@ -543,6 +623,7 @@ CHECKS: tuple[Callable[[Flows, dict[str, Source]], Found], ...] = (
     check_unused_messages,
     check_templates,
     check_conditions,
+    check_condition_values,
     check_order_answers,
     check_duplicate_ids,
     check_menu_options,
@@ -568,6 +649,20 @@ class _SampleHours:
 
     def next_opening(self) -> str:
         return "abrimos el miércoles a las 13:00"
+
+
+def syntax_problem(file: str, key: str, message: str, env: Any) -> FlowProblem:
+    """Jinja2's words turned into the editor's: an unknown filter, a block never closed, or the rest."""
+    filter_name = re.match(r"No filter named '([^']+)'", message)
+    if filter_name:
+        names = sorted(env.filters)
+        return problem(UnknownFilter, file, (key,), key=key, name=filter_name.group(1),
+                       names=", ".join(n for n in ("money", "capitalize", "join", "upper", "lower", "truncate") if n in names),
+                       close=close_to(filter_name.group(1), names))
+    block = re.search(r"innermost block that needs to be closed is '(\w+)'", message)
+    if block:
+        return problem(UnclosedBlock, file, (key,), key=key, block=block.group(1))
+    return problem(TemplateSyntax, file, (key,), key=key, error=message.rstrip("."))
 
 
 def _file(sources: dict[str, Source], kind: str) -> str:

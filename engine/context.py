@@ -44,10 +44,13 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "admin_forward": ("customer", "text"),
     "admin_error": ("customer", "what", "held_back"),
     "order_saved_later": (),
+    "error": (),
 }
 """Built-in messages and the extra variables they get."""
 
-SERVICE_MESSAGES = frozenset(key for key in EXTRAS if key.startswith("admin_")) | {"order_status", "order_saved_later"}
+SERVICE_MESSAGES = frozenset(key for key in EXTRAS if key.startswith("admin_")) | {
+    "order_status", "order_saved_later", "error",
+}
 """Said outside a conversation: they see ``restaurant`` and their extras only."""
 
 CHOICE_EXTRAS = ("choices",)
@@ -79,6 +82,7 @@ class Hours:
 
 def order_view(flows: Flows, answers: dict[str, Any], cart: dict[str, Any]) -> dict[str, Any]:
     order: dict[str, Any] = {name: None for name in ORDER_FIELDS}
+    order.update({f"{name}_name": None for name in ORDER_FIELDS})
     order.update(answers)
     for save_as, names in flows.compiled.answer_names.items():
         order[f"{save_as}_name"] = names.get(answers.get(save_as), answers.get(save_as))

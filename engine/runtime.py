@@ -151,9 +151,7 @@ class Turn:
     def run_command(self, command: Any, new_conversation: bool) -> None:
         if command.say:
             self.say(command.say)
-            if new_conversation:
-                self.enter_start(first_message=False)
-            else:
+            if not new_conversation:  # a new one starts with the customer's next message
                 self.reask(prefix=None)
             return
         self.session = self.session.evolve(back=self.session.step)

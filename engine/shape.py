@@ -536,7 +536,13 @@ def _sentence(text: Any) -> str:
     if not text:
         return ""
     text = str(text).strip()
+    first = text.split(" ", 1)[0].rstrip(",.;:")
+    if first in _CODE_WORDS:
+        return text  # "closed, o la hora..." starts with a value to type as is
     return text[0].upper() + text[1:]
+
+
+_CODE_WORDS = frozenset({"closed", "true", "false", "end", "back"})
 
 
 def _close(word: str, candidates: Iterable[Any]) -> str | None:

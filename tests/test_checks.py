@@ -219,7 +219,7 @@ def test_step_with_no_way_out(tmp_path):
         p, c.NoWayOut, folder, "order.yaml",
         position(folder, "order.yaml", "  direccion:\n", at="direccion"),
         "order.yaml › steps › direccion",
-        "Desde el paso «direccion» la conversación nunca llega a «end»",
+        "Desde «direccion» la conversación nunca llega a «end»",
         "termine en «end»",
     )
 
@@ -372,8 +372,9 @@ def test_template_syntax_on_a_later_line_of_a_long_message(tmp_path):
     folder = copy_flows(tmp_path)
     edit(folder, "messages.yaml", "  ¿Lo confirmamos? (sí / no)", "  {% if order.name %}¿Lo confirmamos? (sí / no)")
     p = only(folder)
-    assert type(p) is c.TemplateSyntax, describe([p])
+    assert type(p) is c.UnclosedBlock, describe([p])
     assert p.where() == "messages.yaml › order_summary"
+    assert "falta cerrar un «if»" in p.message("es")
     # Jinja2 notices the missing endif at the end of the message: its last line.
     line, _ = position(folder, "messages.yaml", "  {% if order.name %}¿Lo confirmamos?")
     assert p.line == line, describe([p])
@@ -838,3 +839,36 @@ def test_every_problem_kind_of_the_checks_has_a_test_here():
     source = Path(__file__).read_text(encoding="utf-8")
     untested = sorted(name for name in kinds if f"c.{name}" not in source and f'"{name}"' not in source)
     assert untested == []
+
+
+def test_unknown_filter_names_the_filters_there_are(tmp_path):
+    folder = copy_flows(tmp_path)
+    edit(folder, "messages.yaml", "Llevas {{ cart.subtotal | money }}. ¿Algo más?", "Llevas {{ cart.subtotal | dinero }}. ¿Algo más?")
+    p = only(folder)
+    assert type(p) is c.UnknownFilter, describe([p])
+    assert p.where() == "messages.yaml › item_added"
+    assert "usa el filtro «dinero», que no existe" in p.message("es")
+    assert "money" in p.hint("es")
+    line, _ = position(folder, "messages.yaml", "Llevas {{ cart.subtotal | dinero }}")
+    assert p.line == line
+
+
+def test_money_on_text_is_a_template_value_problem(tmp_path):
+    folder = copy_flows(tmp_path)
+    edit(folder, "messages.yaml", "¿A nombre de quién va el pedido?", "¿A nombre de quién va el pedido? {{ restaurant.name | money }}")
+    p = only(folder)
+    assert type(p) is c.TemplateValue, describe([p])
+    assert p.where() == "messages.yaml › ask_name"
+    assert "«money» solo va con números" in p.hint("es")
+
+
+def test_condition_comparing_with_a_choice_name_instead_of_its_id(tmp_path):
+    folder = copy_flows(tmp_path)
+    edit(folder, "order.yaml", 'order.fulfilment == "delivery" and cart', 'order.fulfilment == "a domicilio" and cart')
+    p = only(folder)
+    assert type(p) is c.UnknownChoiceValue, describe([p])
+    assert p.where() == "order.yaml › steps › entrega › next › [1] › if"
+    assert "compara «order.fulfilment» con «a domicilio»" in p.message("es")
+    assert "delivery" in p.message("es") and "pickup" in p.message("es")
+    line, _ = position(folder, "order.yaml", 'order.fulfilment == "a domicilio" and cart')
+    assert p.line == line
