@@ -3,7 +3,9 @@
 The runtime never reads the clock; the service passes it ``now``. Tests move time without
 sleeping: in-process by passing their own clock, and across processes with ``TEST_CLOCK_FILE``
 (honoured only when ``APP_ENV=test``): a file holding a number of seconds added to the real time,
-read on every call, so a test writes ``1860`` into it and the server lives 31 minutes later.
+looked at on every call, so a test writes ``1860`` into it and the server lives 31 minutes later.
+The file is read again when its inode, size or modification time change: replace it (write a
+new file and rename it over the old one) so that even a change within the same clock tick shows.
 """
 
 from __future__ import annotations
@@ -28,13 +30,19 @@ def shifted(base: Clock, offset_seconds: Callable[[], float]) -> Clock:
 
 
 def file_offset(path: Path) -> Callable[[], float]:
-    """Seconds written in ``path`` (missing, empty or unreadable: 0)."""
+    """Seconds written in ``path`` (missing, empty or unreadable: 0), read again when it changes."""
+    cache: dict[str, object] = {"stamp": None, "value": 0.0}
 
     def read() -> float:
         try:
-            return float(path.read_text().strip() or 0)
+            status = path.stat()
+            stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
+            if stamp != cache["stamp"]:
+                cache["value"] = float(path.read_text().strip() or 0)
+                cache["stamp"] = stamp
         except (OSError, ValueError):
             return 0.0
+        return float(cache["value"])  # type: ignore[arg-type]
 
     return read
 

@@ -8,7 +8,7 @@ Twilio's retry is handled.
 
 from __future__ import annotations
 
-from engine.store import Store
+from engine.store import SetIfAbsent, Store
 
 REMEMBER_SECONDS = 24 * 3600
 
@@ -22,9 +22,13 @@ class SeenMessages:
     def key(message_sid: str) -> str:
         return f"seen:{message_sid}"
 
+    def mark(self, message_sid: str) -> SetIfAbsent:
+        """The operation marking ``message_sid``: its result is True on the first delivery only."""
+        return SetIfAbsent(self.key(message_sid), "1", self._remember)
+
     async def first_time(self, message_sid: str) -> bool:
         """True for the first delivery of ``message_sid``, False for every later one."""
-        return await self._store.set_if_absent(self.key(message_sid), "1", self._remember)
+        return bool((await self._store.run([self.mark(message_sid)]))[0])
 
     async def forget(self, message_sid: str) -> None:
         """Let a retry of ``message_sid`` through (its first delivery failed)."""

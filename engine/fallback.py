@@ -14,15 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextlib import asynccontextmanager
-from typing import AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, Callable, Sequence
 
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 
 from engine.redis_store import RedisStore
-from engine.store import MemoryStore
-
-T = TypeVar("T")
+from engine.store import WRITES, Delete, Get, MemoryStore, Op, Set, SetIfAbsent, Shortcuts
 
 #: What a Redis that is down, unreachable or overloaded raises.
 REDIS_DOWN = (RedisError, OSError, asyncio.TimeoutError)
@@ -34,7 +31,7 @@ LOST = "⚠️ Se perdió la conexión con Redis, usando memoria mientras vuelve
 BACK = "✅ Redis de vuelta: las sesiones vuelven a Redis"
 
 
-class FallbackStore:
+class FallbackStore(Shortcuts):
     """A ``Store`` over ``redis`` (may be None: memory only) with ``memory`` as the fallback."""
 
     def __init__(
@@ -70,10 +67,9 @@ class FallbackStore:
         try:
             await self.redis.ping()
             self._log.info(CONNECTED)
-            await self.redis.set("ready-check", "1", 10)
-            if await self.redis.get("ready-check") != "1":
+            _, read, _ = await self.redis.run([Set("ready-check", "1", 10), Get("ready-check"), Delete("ready-check")])
+            if read != "1":
                 raise RedisError("a value written could not be read back")
-            await self.redis.delete("ready-check")
         except REDIS_DOWN as error:
             self._log.warning("%s (%s)", UNAVAILABLE, type(error).__name__)
             self._next_probe = self._monotonic() + self._probe_every
@@ -94,11 +90,13 @@ class FallbackStore:
         self._next_probe = self._monotonic() + self._probe_every  # other calls skip the probe
         try:
             await self.redis.ping()
-            for key, value, ttl in self.memory.entries(self._carry_over):
-                if key in self._dirty:  # written during the outage: newer than Redis's copy
-                    await self.redis.set(key, value, ttl if ttl is not None else 86400)
-                else:  # a copy: restores what an emptied Redis lost, never overwrites
-                    await self.redis.set_if_absent(key, value, ttl if ttl is not None else 86400)
+            copies: list[Op] = [
+                # written during the outage: newer than Redis's copy; else only restore what was lost
+                (Set if key in self._dirty else SetIfAbsent)(key, value, ttl if ttl is not None else 86400)
+                for key, value, ttl in self.memory.entries(self._carry_over)
+            ]
+            if copies:
+                await self.redis.run(copies)
         except REDIS_DOWN:
             return False
         self.memory.clear()
@@ -124,71 +122,29 @@ class FallbackStore:
             self._log.warning("%s (%s)", LOST, type(error).__name__)
         self._next_probe = self._monotonic() + self._probe_every
 
-    async def _call(
-        self, key: str, on_redis: Callable[[], Awaitable[T]], on_memory: Callable[[], Awaitable[T]], write: bool
-    ) -> T:
-        carried = key.startswith(self._carry_over) if self._carry_over else False
+    async def run(self, ops: Sequence[Op]) -> list[Any]:
         if await self._use_redis():
             try:
-                result = await on_redis()
+                results = await self.redis.run(ops)  # type: ignore[union-attr]
             except REDIS_DOWN as error:
                 self._lost(error)
             else:
-                if write and carried:
-                    await on_memory()  # the copy that keeps conversations going if Redis goes
-                return result
-        if write and carried:
-            self._dirty.add(key)
-        return await on_memory()
+                self._mirror(ops, results)
+                return results
+        for op in ops:
+            if isinstance(op, WRITES) and self._carried(op.key):
+                self._dirty.add(op.key)
+        return await self.memory.run(ops)
 
-    async def get(self, key: str) -> str | None:
-        return await self._call(key, lambda: self.redis.get(key), lambda: self.memory.get(key), False)  # type: ignore[union-attr]
+    def _carried(self, key: str) -> bool:
+        return bool(self._carry_over) and key.startswith(self._carry_over)
 
-    async def set(self, key: str, value: str, ttl: float) -> None:
-        await self._call(
-            key, lambda: self.redis.set(key, value, ttl), lambda: self.memory.set(key, value, ttl), True  # type: ignore[union-attr]
-        )
-
-    async def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
-        carried = key.startswith(self._carry_over) if self._carry_over else False
-        if await self._use_redis():
-            try:
-                stored = await self.redis.set_if_absent(key, value, ttl)  # type: ignore[union-attr]
-            except REDIS_DOWN as error:
-                self._lost(error)
-            else:
-                if stored and carried:
-                    await self.memory.set(key, value, ttl)
-                return stored
-        if carried:
-            self._dirty.add(key)
-        return await self.memory.set_if_absent(key, value, ttl)
-
-    async def incr(self, key: str, ttl: float | None = None) -> int:
-        return await self._call(key, lambda: self.redis.incr(key, ttl), lambda: self.memory.incr(key, ttl), True)  # type: ignore[union-attr]
-
-    async def delete(self, key: str) -> None:
-        await self._call(key, lambda: self.redis.delete(key), lambda: self.memory.delete(key), True)  # type: ignore[union-attr]
-
-    @asynccontextmanager
-    async def lock(self, key: str, ttl: float, wait: float) -> AsyncIterator[None]:
-        token: str | None = None
-        if self.redis is not None and await self._use_redis():
-            try:
-                token = await self.redis.acquire(key, ttl, wait)
-            except REDIS_DOWN as error:
-                self._lost(error)
-        if token is None:
-            async with self.memory.lock(key, ttl, wait):
-                yield
-            return
-        try:
-            yield
-        finally:
-            try:
-                if not await self.redis.release(key, token):
-                    self._log.warning("⚠️ Un candado de Redis venció antes de soltarse (%s)", key.split(":")[0])
-            except LockError:
-                pass
-            except REDIS_DOWN as error:
-                self._lost(error)
+    def _mirror(self, ops: Sequence[Op], results: list[Any]) -> None:
+        """Copy to memory what Redis just stored under the carried-over prefixes."""
+        for op, result in zip(ops, results):
+            if isinstance(op, Set) and self._carried(op.key):
+                self.memory.apply(op)
+            elif isinstance(op, SetIfAbsent) and result and self._carried(op.key):
+                self.memory.apply(Set(op.key, op.value, op.ttl))
+            elif isinstance(op, Delete) and self._carried(op.key):
+                self.memory.apply(op)

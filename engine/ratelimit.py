@@ -1,7 +1,8 @@
 """Rate limits for the webhook: per customer and for the whole bot, shared through the ``Store``.
 
 Counts are kept per fixed one-minute window (``INCR`` on a key that expires with its window), so
-every instance sharing Redis counts together. Twilio takes no 429 from a webhook: a message over
+every instance sharing Redis counts together; every message counts towards the overall limit,
+even one refused for its sender's limit. Twilio takes no 429 from a webhook: a message over
 a limit gets a 200 with one short "espera un momento" (once per customer and window) and then
 empty answers until the window ends.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from engine.store import Store
+from engine.store import Incr, Store
 
 WAIT_TEXT = "⏳ Espera un momento, por favor: recibimos muchos mensajes seguidos. Vuelve a escribir en un minuto."
 
@@ -43,17 +44,30 @@ class RateLimiter:
         self._now = now
         self._window = window
 
-    async def check(self, customer: str) -> Verdict:
-        """Count one message from ``customer`` and say whether to handle it."""
+    def count(self, customer: str) -> list[Incr]:
+        """The operations counting one message from ``customer`` (see ``verdict``)."""
         window = int(self._now()) // self._window
         ttl = self._window + 5  # outlives its window a little, whatever the clocks' drift
+        ops = []
         if self._per_customer:
-            count = await self._store.incr(f"rl:c:{customer}:{window}", ttl)
-            if count > self._per_customer:
-                return Verdict(False, notify=count == self._per_customer + 1)
+            ops.append(Incr(f"rl:c:{customer}:{window}", ttl))
         if self._overall:
-            count = await self._store.incr(f"rl:all:{window}", ttl)
-            if count > self._overall:
-                first = await self._store.set_if_absent(f"rl:told:{customer}:{window}", "1", ttl)
-                return Verdict(False, notify=first)
+            ops.append(Incr(f"rl:all:{window}", ttl))
+        return ops
+
+    async def verdict(self, customer: str, counts: list[int]) -> Verdict:
+        """Whether to handle the message, from the results of ``count``."""
+        remaining = iter(counts)
+        if self._per_customer:
+            mine = next(remaining)
+            if mine > self._per_customer:
+                return Verdict(False, notify=mine == self._per_customer + 1)
+        if self._overall and next(remaining) > self._overall:
+            window = int(self._now()) // self._window
+            first = await self._store.set_if_absent(f"rl:told:{customer}:{window}", "1", self._window + 5)
+            return Verdict(False, notify=first)
         return ALLOWED
+
+    async def check(self, customer: str) -> Verdict:
+        """Count one message from ``customer`` and say whether to handle it."""
+        return await self.verdict(customer, await self._store.run(self.count(customer)))

@@ -2,23 +2,22 @@
 
 The client is built with short timeouts and an explicit, small retry: ``from_url`` retries
 nothing by default and the constructor retries for seconds, and neither suits a service that
-falls back to memory: a dead Redis must cost milliseconds per message, not seconds.
+falls back to memory: a dead Redis must cost milliseconds per message, not seconds. Each call of
+``RedisStore.run`` is one Lua script call, however many operations it carries: redis-py's cost
+is per command, and a message needs three calls.
 """
 
 from __future__ import annotations
 
-import asyncio
-import secrets
-from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, Sequence
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from engine.store import LockTimeout
+from engine.store import Delete, Get, Incr, Op, Release, Set, SetIfAbsent, Shortcuts
 
 CONNECT_TIMEOUT = 0.25
 """Seconds to open a connection (same region: well under a millisecond when all is well)."""
@@ -26,17 +25,55 @@ COMMAND_TIMEOUT = 0.5
 """Seconds to wait for an answer."""
 RETRIES = 1
 """One quick retry: enough to replace a connection Redis closed (a restart, an idle timeout)."""
+MAX_CONNECTIONS = 64
+"""Connections per instance; more messages at once wait for one (at most ``POOL_WAIT`` s)."""
+POOL_WAIT = 5.0
 
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
+_BATCH = """
+local out = {}
+local a = 1
+for n, key in ipairs(KEYS) do
+  local op = ARGV[a]
+  a = a + 1
+  if op == 'get' then
+    out[n] = redis.call('GET', key)
+  elseif op == 'set' then
+    redis.call('SET', key, ARGV[a], 'PX', ARGV[a + 1])
+    a = a + 2
+    out[n] = 1
+  elseif op == 'setnx' then
+    out[n] = redis.call('SET', key, ARGV[a], 'PX', ARGV[a + 1], 'NX') and 1 or 0
+    a = a + 2
+  elseif op == 'incr' then
+    out[n] = redis.call('INCR', key)
+    if out[n] == 1 and ARGV[a] ~= '0' then redis.call('PEXPIRE', key, ARGV[a]) end
+    a = a + 1
+  elseif op == 'del' then
+    redis.call('DEL', key)
+    out[n] = 1
+  elseif op == 'release' then
+    if redis.call('GET', key) == ARGV[a] then out[n] = redis.call('DEL', key) else out[n] = 0 end
+    a = a + 1
+  else
+    return redis.error_reply('unknown operation ' .. tostring(op))
+  end
+end
+return out
 """
+"""Runs a list of operations inside Redis, in order and atomically: one command per ``run``."""
 
 
-def connect(url: str) -> Redis:
-    """A client for ``url`` (no connection is opened until the first command)."""
-    return Redis.from_url(
+def connect(url: str, max_connections: int = MAX_CONNECTIONS) -> Redis:
+    """A client for ``url`` (no connection is opened until the first command).
+
+    The pool waits for a free connection (``BlockingConnectionPool``): the default pool raises
+    "Too many connections" past its limit, which under a burst of messages would look like a
+    Redis outage and send the service to its memory fallback.
+    """
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=POOL_WAIT,
         decode_responses=True,
         socket_timeout=COMMAND_TIMEOUT,
         socket_connect_timeout=CONNECT_TIMEOUT,
@@ -44,72 +81,57 @@ def connect(url: str) -> Redis:
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=30,
     )
+    return Redis.from_pool(pool)
 
 
-class RedisStore:
+class RedisStore(Shortcuts):
     """A ``Store`` in Redis; every key gets ``prefix`` so several apps (or tests) share one Redis."""
-
-    LOCK_POLL = (0.002, 0.02)
-    """First and longest pause between two tries to take a lock someone else holds."""
 
     def __init__(self, client: Redis, prefix: str = "rinconcito:") -> None:
         self.client = client
         self.prefix = prefix
-        self._release = client.register_script(_RELEASE)
+        self._batch = client.register_script(_BATCH)
 
     async def ping(self) -> bool:
         return bool(await self.client.ping())
 
-    async def get(self, key: str) -> str | None:
-        return await self.client.get(self.prefix + key)
-
-    async def set(self, key: str, value: str, ttl: float) -> None:
-        await self.client.set(self.prefix + key, value, px=_ms(ttl))
-
-    async def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
-        return bool(await self.client.set(self.prefix + key, value, px=_ms(ttl), nx=True))
-
-    async def incr(self, key: str, ttl: float | None = None) -> int:
-        if ttl is None:
-            return int(await self.client.incr(self.prefix + key))
-        pipe = self.client.pipeline(transaction=False)
-        pipe.incr(self.prefix + key)
-        pipe.pexpire(self.prefix + key, _ms(ttl), nx=True)
-        value, _ = await pipe.execute()
-        return int(value)
-
-    async def delete(self, key: str) -> None:
-        await self.client.delete(self.prefix + key)
+    async def run(self, ops: Sequence[Op]) -> list[Any]:
+        """All of ``ops`` in one script call: one round trip, one command, atomic."""
+        keys: list[str] = []
+        args: list[str | int] = []
+        for op in ops:
+            keys.append(self.prefix + op.key)
+            if isinstance(op, Get):
+                args.append("get")
+            elif isinstance(op, Set):
+                args += ("set", op.value, _ms(op.ttl))
+            elif isinstance(op, SetIfAbsent):
+                args += ("setnx", op.value, _ms(op.ttl))
+            elif isinstance(op, Incr):
+                args += ("incr", 0 if op.ttl is None else _ms(op.ttl))
+            elif isinstance(op, Delete):
+                args.append("del")
+            elif isinstance(op, Release):
+                args += ("release", op.token)
+            else:
+                raise TypeError(f"not a store operation: {op!r}")
+        replies = await self._batch(keys=keys, args=args) if keys else []
+        results: list[Any] = []
+        for op, reply in zip(ops, replies):
+            if isinstance(op, Get):
+                results.append(reply)
+            elif isinstance(op, (SetIfAbsent, Release)):
+                results.append(bool(reply))
+            elif isinstance(op, Incr):
+                results.append(int(reply))
+            else:
+                results.append(None)
+        return results
 
     async def ttl(self, key: str) -> float | None:
         """Seconds left for ``key`` (None: absent or no expiry)."""
         left = await self.client.pttl(self.prefix + key)
         return None if left < 0 else left / 1000
-
-    @asynccontextmanager
-    async def lock(self, key: str, ttl: float, wait: float) -> AsyncIterator[None]:
-        token = await self.acquire(key, ttl, wait)
-        try:
-            yield
-        finally:
-            await self.release(key, token)
-
-    async def acquire(self, key: str, ttl: float, wait: float) -> str:
-        """Take the lock on ``key``: the token to release it with, or ``LockTimeout``."""
-        token = secrets.token_hex(8)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        pause, longest = self.LOCK_POLL
-        while not await self.client.set(self.prefix + key, token, px=_ms(ttl), nx=True):
-            if loop.time() + pause > deadline:
-                raise LockTimeout(key)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, longest)
-        return token
-
-    async def release(self, key: str, token: str) -> bool:
-        """Let go of the lock; False when it had expired and someone else may hold it now."""
-        return bool(await self._release(keys=[self.prefix + key], args=[token]))
 
 
 def _ms(seconds: float) -> int:

@@ -92,6 +92,7 @@ def create_app(
             flows=flows,
             handle=handle,
             clock=clock,
+            store=store,
             sessions=Sessions(store, restaurant.session_minutes),
             locks=CustomerLocks(store),
             seen=SeenMessages(store),

@@ -1,8 +1,9 @@
 """Answering one delivered message: once, in turn, within the limits, with the session stored.
 
-For each delivery: skip a ``MessageSid`` already seen, apply the rate limits, wait for the
-customer's turn, load the session, let the runtime decide, carry out the effects, store the new
-session with its expiry, and return the replies. Transport-free: ``engine.server`` does HTTP.
+For each delivery: skip a ``MessageSid`` already seen and apply the rate limits (one round trip
+to the store), wait for the customer's turn and load the session (one), let the runtime decide,
+carry out the effects, store the new session with its expiry and let go of the turn (one), and
+return the replies. Transport-free: ``engine.server`` does HTTP.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Any, Callable
 from engine.clock import Clock
 from engine.dedupe import SeenMessages
 from engine.effects import EffectRunner
-from engine.locks import CustomerLocks
+from engine.locks import CustomerLocks, Turn
 from engine.logs import safe
 from engine.messages import Inbound, Outcome
 from engine.phones import mask
 from engine.ratelimit import WAIT_TEXT, RateLimiter
 from engine.session import Session
 from engine.sessions import Sessions
+from engine.store import Store
 from engine.webhook import Delivery
 
 Handle = Callable[[Any, "Session | None", Inbound, datetime], Outcome]
@@ -41,6 +43,7 @@ class ChatService:
         flows: Any,
         handle: Handle,
         clock: Clock,
+        store: Store,
         sessions: Sessions,
         locks: CustomerLocks,
         seen: SeenMessages,
@@ -52,6 +55,7 @@ class ChatService:
         self.flows = flows
         self._handle = handle
         self._clock = clock
+        self._store = store
         self._sessions = sessions
         self._locks = locks
         self._seen = seen
@@ -62,36 +66,40 @@ class ChatService:
 
     async def answer(self, delivery: Delivery) -> Answer:
         who = safe(mask(delivery.sender))
+        customer = delivery.inbound.customer
         sid = delivery.message_sid
-        if sid is not None and not await self._seen.first_time(sid):
+        marks = [self._seen.mark(sid)] if sid is not None else []
+        admission = await self._store.run([*marks, *self._limiter.count(customer)])
+        if marks and not admission[0]:
             self._log.info("🔁 Mensaje repetido de %s: ya atendido, se ignora", who)
             return Answer((), "duplicate")
-        verdict = await self._limiter.check(delivery.inbound.customer)
+        verdict = await self._limiter.verdict(customer, admission[len(marks):])
         if not verdict.allowed:
             if verdict.notify:
                 self._log.warning("🐢 Demasiados mensajes de %s: se le pide esperar", who)
             return Answer((self._wait_text,) if verdict.notify else (), "limited")
         try:
-            async with self._locks.hold(delivery.inbound.customer):
-                replies = await self._converse(delivery, who)
+            async with self._locks.turn(customer, [self._sessions.fetch(customer)]) as turn:
+                replies = await self._converse(delivery, who, turn)
         except Exception:
             if sid is not None:
                 await self._seen.forget(sid)  # let Twilio's retry be handled
             raise
         return Answer(replies, "handled")
 
-    async def _converse(self, delivery: Delivery, who: str) -> tuple[str, ...]:
+    async def _converse(self, delivery: Delivery, who: str, turn: Turn) -> tuple[str, ...]:
         customer = delivery.inbound.customer
-        before = await self._sessions.load(customer)
+        before = self._sessions.read(turn.fetched[0])
         outcome = self._handle(self.flows, before, delivery.inbound, self._clock())
         outcome = await self._effects.run(outcome, delivery.inbound)
         after: Session = outcome.session
-        ttl = await self._sessions.save(customer, after)
+        save = self._sessions.store(customer, after)
+        turn.writes.append(save)  # stored as the turn ends, in the same round trip
         if before is not None and before.evolve(last_seen=0) == after.evolve(last_seen=0):
             self._log.info("🔄 Actividad renovada para %s", who)
         else:
             self._log.info(
                 "✅ Sesión actualizada para %s (paso %s, %d en el carrito, guardada %d min)",
-                who, safe(str(after.step), 40), sum(line.quantity or 0 for line in after.cart), ttl // 60,
+                who, safe(str(after.step), 40), sum(line.quantity or 0 for line in after.cart), save.ttl // 60,
             )
         return outcome.replies

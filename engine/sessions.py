@@ -8,7 +8,7 @@ from ``Session.last_seen``) can offer the cart back when the customer returns.
 from __future__ import annotations
 
 from engine.session import Session
-from engine.store import Store
+from engine.store import Get, Set, Store
 
 CART_KEPT_SECONDS = 24 * 3600
 
@@ -29,13 +29,24 @@ class Sessions:
             return self.session_seconds
         return self.cart_kept_seconds
 
-    async def load(self, customer: str) -> Session | None:
-        """The stored session (None when absent, expired, unreadable or of an older format)."""
-        raw = await self._store.get(self.key(customer))
+    def fetch(self, customer: str) -> Get:
+        """The operation reading ``customer``'s session (see ``read``)."""
+        return Get(self.key(customer))
+
+    @staticmethod
+    def read(raw: str | None) -> Session | None:
+        """The session in what ``fetch`` returned (None: absent, expired, unreadable, old format)."""
         return None if raw is None else Session.from_json(raw)
+
+    def store(self, customer: str, session: Session) -> Set:
+        """The operation storing ``session`` with its renewed expiry."""
+        return Set(self.key(customer), session.to_json(), self.ttl(session))
+
+    async def load(self, customer: str) -> Session | None:
+        return self.read(await self._store.get(self.key(customer)))
 
     async def save(self, customer: str, session: Session) -> int:
         """Store ``session`` and renew its expiry; the expiry in seconds."""
-        ttl = self.ttl(session)
-        await self._store.set(self.key(customer), session.to_json(), ttl)
-        return ttl
+        op = self.store(customer, session)
+        await self._store.run([op])
+        return int(op.ttl)

@@ -1,4 +1,4 @@
-"""The service's shared state, declared once: a small key-value store with expiry and locks.
+"""The service's shared state, declared once: a small key-value store with expiry.
 
 Sessions, seen message ids, rate-limit counters and order numbers all live in a ``Store``.
 ``engine.redis_store.RedisStore`` shares it between instances; ``MemoryStore`` below keeps it in
@@ -10,33 +10,103 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import AsyncContextManager, AsyncIterator, Callable, Iterator, Protocol
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable, Iterator, Protocol, Sequence, Union
 
 
 class LockTimeout(Exception):
     """Somebody else held the lock for longer than we were willing to wait."""
 
 
+@dataclass(frozen=True, slots=True)
+class Get:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Set:
+    key: str
+    value: str
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class SetIfAbsent:
+    """Store only when the key holds nothing; the result says whether it was stored."""
+
+    key: str
+    value: str
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class Incr:
+    """Add one (from 0 when absent); a new key expires after ``ttl``; the result is the count."""
+
+    key: str
+    ttl: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Delete ``key`` only while it still holds ``token`` (a lock's owner letting go)."""
+
+    key: str
+    token: str
+
+
+Op = Union[Get, Set, SetIfAbsent, Incr, Delete, Release]
+WRITES = (Set, SetIfAbsent, Incr, Delete, Release)
+
+
 class Store(Protocol):
-    """Strings under keys, each with an expiry in seconds."""
+    """Strings under keys, each with an expiry in seconds.
+
+    ``run`` carries out several operations in order in one round trip (a message needs three:
+    admission, taking the customer's turn with the session, storing it and letting go). The
+    others are shortcuts for a single operation.
+    """
+
+    async def run(self, ops: Sequence[Op]) -> list[Any]:
+        """The result of each operation, in order (``Set``/``Delete``: None; ``Release``: bool)."""
+        ...
 
     async def get(self, key: str) -> str | None: ...
 
     async def set(self, key: str, value: str, ttl: float) -> None: ...
 
-    async def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
-        """Store ``value`` only when ``key`` holds nothing; True when it was stored."""
-        ...
+    async def set_if_absent(self, key: str, value: str, ttl: float) -> bool: ...
 
-    async def incr(self, key: str, ttl: float | None = None) -> int:
-        """Add one to the number under ``key`` (0 when absent); a new key expires after ``ttl``."""
-        ...
+    async def incr(self, key: str, ttl: float | None = None) -> int: ...
 
     async def delete(self, key: str) -> None: ...
 
-    def lock(self, key: str, ttl: float, wait: float) -> AsyncContextManager[None]:
-        """Hold ``key`` exclusively (for at most ``ttl`` s); ``LockTimeout`` after ``wait`` s."""
-        ...
+
+class Shortcuts:
+    """The single-operation methods of ``Store``, for any class that has ``run``."""
+
+    async def run(self, ops: Sequence[Op]) -> list[Any]:
+        raise NotImplementedError
+
+    async def get(self, key: str) -> str | None:
+        return (await self.run([Get(key)]))[0]
+
+    async def set(self, key: str, value: str, ttl: float) -> None:
+        await self.run([Set(key, value, ttl)])
+
+    async def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
+        return bool((await self.run([SetIfAbsent(key, value, ttl)]))[0])
+
+    async def incr(self, key: str, ttl: float | None = None) -> int:
+        return int((await self.run([Incr(key, ttl)]))[0])
+
+    async def delete(self, key: str) -> None:
+        await self.run([Delete(key)])
 
 
 class KeyedLocks:
@@ -53,10 +123,14 @@ class KeyedLocks:
         lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
         try:
-            try:
-                await asyncio.wait_for(lock.acquire(), wait) if wait is not None else await lock.acquire()
-            except asyncio.TimeoutError:
-                raise LockTimeout(key) from None
+            if not lock.locked() or wait is None:
+                await lock.acquire()
+            else:
+                try:
+                    async with asyncio.timeout(wait):
+                        await lock.acquire()
+                except TimeoutError:
+                    raise LockTimeout(key) from None
             try:
                 yield
             finally:
@@ -69,7 +143,7 @@ class KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
-class MemoryStore:
+class MemoryStore(Shortcuts):
     """A ``Store`` in this process's memory, with expiry measured by ``now`` (epoch seconds)."""
 
     SWEEP_EVERY = 1000
@@ -78,7 +152,6 @@ class MemoryStore:
     def __init__(self, now: Callable[[], float]) -> None:
         self._now = now
         self._data: dict[str, tuple[str, float | None]] = {}
-        self._locks = KeyedLocks()
         self._writes = 0
 
     def __len__(self) -> int:
@@ -102,38 +175,44 @@ class MemoryStore:
         for key in [k for k, (_, expires) in self._data.items() if expires is not None and expires <= now]:
             del self._data[key]
 
-    async def get(self, key: str) -> str | None:
-        entry = self._live(key)
-        return None if entry is None else entry[0]
+    async def run(self, ops: Sequence[Op]) -> list[Any]:
+        return [self.apply(op) for op in ops]
 
-    async def set(self, key: str, value: str, ttl: float) -> None:
-        self._write(key, value, ttl)
-
-    async def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
-        if self._live(key) is not None:
-            return False
-        self._write(key, value, ttl)
-        return True
-
-    async def incr(self, key: str, ttl: float | None = None) -> int:
-        entry = self._live(key)
-        if entry is None:
-            self._write(key, "1", ttl)
-            return 1
-        value = int(entry[0]) + 1
-        self._data[key] = (str(value), entry[1])
-        return value
-
-    async def delete(self, key: str) -> None:
-        self._data.pop(key, None)
+    def apply(self, op: Op) -> Any:
+        if isinstance(op, Get):
+            entry = self._live(op.key)
+            return None if entry is None else entry[0]
+        if isinstance(op, Set):
+            self._write(op.key, op.value, op.ttl)
+            return None
+        if isinstance(op, SetIfAbsent):
+            if self._live(op.key) is not None:
+                return False
+            self._write(op.key, op.value, op.ttl)
+            return True
+        if isinstance(op, Incr):
+            entry = self._live(op.key)
+            if entry is None:
+                self._write(op.key, "1", op.ttl)
+                return 1
+            value = int(entry[0]) + 1
+            self._data[op.key] = (str(value), entry[1])
+            return value
+        if isinstance(op, Delete):
+            self._data.pop(op.key, None)
+            return None
+        if isinstance(op, Release):
+            entry = self._live(op.key)
+            if entry is None or entry[0] != op.token:
+                return False
+            del self._data[op.key]
+            return True
+        raise TypeError(f"not a store operation: {op!r}")
 
     def ttl(self, key: str) -> float | None:
         """Seconds left for ``key`` (None: absent or no expiry)."""
         entry = self._live(key)
         return None if entry is None or entry[1] is None else entry[1] - self._now()
-
-    def lock(self, key: str, ttl: float, wait: float) -> AsyncContextManager[None]:
-        return self._locks.hold(key, wait)
 
     def entries(self, prefixes: tuple[str, ...]) -> Iterator[tuple[str, str, float | None]]:
         """Live ``(key, value, seconds left)`` under any of ``prefixes``."""

@@ -109,13 +109,20 @@ TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://rinconcito.example.test"
 
 
+def _replace(path: Path, text: str) -> None:
+    """Write by replacing the file, so a server sees the change however soon it looks."""
+    fresh = path.with_name(path.name + ".new")
+    fresh.write_text(text)
+    os.replace(fresh, path)
+
+
 def set_clock(path: Path, when: datetime) -> None:
     """Make servers reading ``path`` (``TEST_CLOCK_FILE``) live at ``when`` from now on."""
-    path.write_text(str(when.timestamp() - time.time()))
+    _replace(path, str(when.timestamp() - time.time()))
 
 
 def move_clock(path: Path, seconds: float) -> None:
-    path.write_text(str(float(path.read_text() or 0) + seconds))
+    _replace(path, str(float(path.read_text() or 0) + seconds))
 
 
 class Server:

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from engine.locks import CustomerLocks
 from engine.fallback import BACK, CONNECTED, LOST, READY, UNAVAILABLE, FallbackStore
 from engine.redis_store import RedisStore, connect
 from engine.store import MemoryStore
@@ -103,7 +104,7 @@ async def test_losing_redis_while_running_falls_back_once_and_cheaply(redis_serv
         [m for m in messages(caplog) if m.startswith(LOST)]
     ) == 1
 
-    async with store.lock("lock:x", 5, 1):  # memory lock while Redis is away
+    async with CustomerLocks(store, wait=1).turn("x"):  # a turn while Redis is away
         pass
 
     redis_server.start()

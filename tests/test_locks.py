@@ -9,7 +9,7 @@ import pytest
 
 from engine.locks import CustomerLocks
 from engine.redis_store import RedisStore, connect
-from engine.store import LockTimeout, MemoryStore
+from engine.store import Get, LockTimeout, MemoryStore, Set
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.anyio
@@ -64,3 +64,20 @@ async def test_different_customers_do_not_wait_for_each_other():
         with pytest.raises(LockTimeout):
             async with locks.hold("+525511111111"):
                 pass
+
+
+async def test_a_turn_fetches_and_stores_with_the_lock_and_frees_itself_after_a_crash(prefix):  # noqa: F811
+    client = connect(SHARED_REDIS)
+    store = RedisStore(client, prefix)
+    await store.set("s:ana", "before", 60)
+    locks = CustomerLocks(store, hold=0.2, wait=2)
+    async with locks.turn("ana", [Get("s:ana")]) as turn:
+        assert turn.fetched == ["before"]
+        turn.writes.append(Set("s:ana", "after", 60))
+    assert await store.get("s:ana") == "after"
+    assert await store.get(CustomerLocks.key("ana")) is None
+
+    await store.set(CustomerLocks.key("ana"), "a crashed instance's token", 0.2)  # never released
+    async with locks.turn("ana"):
+        pass  # taken once the crashed holder's lock expired
+    await client.aclose()

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from engine.redis_store import RedisStore, connect
-from engine.store import KeyedLocks, LockTimeout, MemoryStore
+from engine.store import Delete, Get, Incr, KeyedLocks, MemoryStore, Release, Set, SetIfAbsent
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.anyio
@@ -60,24 +60,19 @@ async def test_the_expiry_is_the_one_asked_for(store):
     assert 1795 < left <= 1800
 
 
-async def test_a_lock_keeps_others_out_until_released(store):
-    order: list[str] = []
-
-    async def worker(name: str) -> None:
-        async with store.lock("l", 5, 5):
-            order.append(f"{name} in")
-            await asyncio.sleep(0.01)
-            order.append(f"{name} out")
-
-    await asyncio.gather(worker("a"), worker("b"), worker("c"))
-    assert all(order[i].split()[0] == order[i + 1].split()[0] for i in range(0, 6, 2))
+async def test_several_operations_run_in_order_in_one_call(store):
+    results = await store.run([
+        SetIfAbsent("lock", "token-a", 5), Get("session"), Set("session", "v1", 60), Get("session"),
+        Incr("n", 60), Incr("n", 60), Release("lock", "token-b"), Release("lock", "token-a"), Get("lock"),
+        Delete("session"), Get("session"),
+    ])
+    assert results == [True, None, None, "v1", 1, 2, False, True, None, None, None]
 
 
-async def test_waiting_too_long_for_a_lock_raises(store):
-    async with store.lock("busy", 5, 1):
-        with pytest.raises(LockTimeout):
-            async with store.lock("busy", 5, 0.05):
-                pass
+async def test_a_lock_key_keeps_a_second_owner_out_until_released(store):
+    assert await store.run([SetIfAbsent("lock", "a", 5)]) == [True]
+    assert await store.run([SetIfAbsent("lock", "b", 5)]) == [False]
+    assert await store.run([Release("lock", "a"), SetIfAbsent("lock", "b", 5)]) == [True, True]
 
 
 def test_memory_keys_expire_with_its_clock():
@@ -127,16 +122,6 @@ def test_keyed_locks_forget_keys_nobody_uses():
     assert len(locks) == 0
 
 
-async def test_a_redis_lock_expires_if_its_holder_dies(prefix):  # noqa: F811
-    client = connect(SHARED_REDIS)
-    store = RedisStore(client, prefix)
-    await store.acquire("crashed", 0.05, 1)  # never released
-    async with store.lock("crashed", 5, 2):
-        pass
-    assert await store.release("crashed", "someone-else's-token") is False
-    await client.aclose()
-
-
 def test_keys_carry_the_prefix(prefix):  # noqa: F811
     async def scenario() -> None:
         client = connect(SHARED_REDIS)
@@ -145,3 +130,11 @@ def test_keys_carry_the_prefix(prefix):  # noqa: F811
 
     asyncio.run(scenario())
     assert redis.Redis.from_url(SHARED_REDIS, decode_responses=True).get(prefix + "x") == "1"
+
+
+async def test_a_burst_beyond_the_connection_pool_waits_instead_of_failing(prefix):  # noqa: F811
+    client = connect(SHARED_REDIS, max_connections=4)
+    store = RedisStore(client, prefix)
+    counts = await asyncio.gather(*(store.run([Incr("burst", 60), Get("nothing")]) for _ in range(300)))
+    assert sorted(count for count, _ in counts) == list(range(1, 301))
+    await client.aclose()
