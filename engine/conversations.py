@@ -11,13 +11,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from difflib import get_close_matches
+from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 from engine.flows import Flows
 from engine.messages import HandOver, Inbound, Location, NotifyAdmin, Outcome
 from engine.phones import normalise_whatsapp
-from engine.problems import FlowErrors
+from engine.problems import FlowErrors, FlowProblem, problem
 from engine.runtime import handle
 from engine.session import Session
 from engine.shape import check_shape
@@ -82,16 +83,47 @@ class Conversation:
         self.now += duration
 
 
-def load_tests(path: Path) -> tuple[Any, Any]:
+class UnknownMenuItem(FlowProblem):
+    text = {"es": "El platillo «{item}» no está en el menú.", "en": "Item '{item}' is not on the menu."}
+    fix = {"es": "Usa el id de menu.yaml.{close}", "en": "Use the id from menu.yaml.{close}"}
+
+
+class UnknownMenuOption(FlowProblem):
+    text = {"es": "«{group}: {choice}» no es una opción de «{item}».", "en": "'{group}: {choice}' is not an option of '{item}'."}
+    fix = {"es": "Opciones de ese platillo: {choices}.", "en": "That item's options: {choices}."}
+
+
+def load_tests(path: Path, flows: Flows | None = None) -> tuple[Any, Any]:
+    """A conversation test file, checked for shape and (given the flows) for menu items that exist."""
     source = load_source(path, path.as_posix())
     problems = check_shape(source, "conversation")
+    if not problems and flows is not None:
+        problems = [source.locate_problem(p) for p in unknown_items(flows, source)]
     if problems:
         raise FlowErrors(problems)
     return source, source.data
 
 
+def unknown_items(flows: Flows, source: Any) -> Iterator[FlowProblem]:
+    menu = flows.menu
+    for t, test in enumerate(source.data["tests"]):
+        for n, turn in enumerate(test["turns"]):
+            for l, line in enumerate(turn.get("expect_order", {}).get("lines", [])):
+                where = ("tests", t, "turns", n, "expect_order", "lines", l)
+                item = menu.items.get(line["item"])
+                if item is None:
+                    close = get_close_matches(line["item"], list(menu.items), n=1)
+                    yield problem(UnknownMenuItem, source.file, (*where, "item"), item=line["item"], close=close[0] if close else None)
+                    continue
+                for group, choice in (line.get("options") or {}).items():
+                    known = menu.options.get(group)
+                    if group not in item.options or known is None or known.choice(choice) is None:
+                        choices = ", ".join(f"{g}: {c.id}" for g in item.options if g in menu.options for c in menu.options[g].choices)
+                        yield problem(UnknownMenuOption, source.file, (*where, "options", group), item=item.id, group=group, choice=choice, choices=choices or "—")
+
+
 def run_file(flows: Flows, path: Path) -> list[Result]:
-    source, data = load_tests(path)
+    source, data = load_tests(path, flows)
     results = []
     for index, test in enumerate(data["tests"]):
         line, _ = source.locate(("tests", index, "name"))

@@ -440,3 +440,17 @@ def test_chat_with_broken_flows(capsys, monkeypatch, tmp_path):
     assert code == 1
     assert "El paso «contato» no existe" in out + err
     assert "🤖" not in out
+
+
+def test_conversation_test_naming_an_item_the_menu_does_not_have(tmp_path, capsys):
+    from engine.cli import main
+
+    broken = tmp_path / "x.yaml"
+    text = (ROOT / "flows" / "tests" / "pedido-recoger.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("item: pastor", "item: pastorr").replace("tortilla: maiz", "tortilla: maíz"), encoding="utf-8")
+    assert main(["test", str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert "El platillo «pastorr» no está en el menú." in out and "¿Quisiste decir «pastor»?" in out
+    broken.write_text(text.replace("tortilla: maiz", "tortilla: maíz"), encoding="utf-8")
+    assert main(["test", str(broken)]) == 1
+    assert "«tortilla: maíz» no es una opción de «pastor»" in capsys.readouterr().out
