@@ -137,14 +137,13 @@ class SqliteOrderStore:
         return await self._run(change)
 
     async def list(self, limit: int = 50, status: str | None = None) -> builtins.list[StoredOrder]:
-        if status is None:
-            query, params = "SELECT * FROM orders ORDER BY number DESC LIMIT ?", (limit,)
-        else:
-            query, params = "SELECT * FROM orders WHERE status = ? ORDER BY number DESC LIMIT ?", (check_status(status), limit)
+        params: tuple[Any, ...]
+        where, params = ("", (limit,)) if status is None else ("WHERE status = ?", (check_status(status), limit))
+        query = f"SELECT * FROM orders {where} ORDER BY number DESC LIMIT ?"
         return await self._run(lambda db: [_stored(row) for row in db.execute(query, params)])
 
     async def close(self) -> None:
-        def close(_: Any = None) -> None:
+        def close() -> None:
             if self._db is not None:
                 self._db.close()
                 self._db = None

@@ -32,8 +32,13 @@ class Clock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteOrderStore]:
-    store = SqliteOrderStore(tmp_path / "orders.sqlite3", now=Clock())
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[SqliteOrderStore]:
+    store = SqliteOrderStore(tmp_path / "orders.sqlite3", now=clock)
     yield store
     await store.close()
 
@@ -90,12 +95,12 @@ async def test_every_field_comes_back_exactly_even_after_a_restart(tmp_path):
     assert isinstance(stored.total, int) and stored.extra["tags"] == ["frío"]
 
 
-async def test_statuses_change_and_unknown_ones_are_refused(store):
+async def test_statuses_change_and_unknown_ones_are_refused(store, clock):
     saved = await store.save(make_order())
-    store._now.now += timedelta(minutes=5)
+    clock.now += timedelta(minutes=5)
     ready = await store.set_status(saved.number, "preparando")
     assert isinstance(ready, StoredOrder)
-    assert (ready.status, ready.created_at, ready.updated_at) == ("preparando", saved.created_at, store._now.now)
+    assert (ready.status, ready.created_at, ready.updated_at) == ("preparando", saved.created_at, clock.now)
     assert await store.get(saved.number) == ready
     with pytest.raises(ValueError, match="listo"):
         await store.set_status(saved.number, "terminado")
