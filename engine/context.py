@@ -12,10 +12,10 @@ from typing import Any
 from engine import cart as carts
 from engine.flows import Flows
 from engine.hours import describe_opening, next_opening
-from engine.overrides import NO_OVERRIDES, Overrides
 from engine.messages import ORDER_NUMBER_SLOT
-from engine.session import Line, Session
 from engine.ordering import item_view
+from engine.overrides import NO_OVERRIDES, Overrides
+from engine.session import Line, Session
 
 NAMES = ("restaurant", "menu", "cart", "order", "customer", "open", "next_opening", "max_quantity", "text")
 """Variables every message and condition can use."""
@@ -66,6 +66,7 @@ class Hours:
     def __init__(self, flows: Flows, now: datetime, overrides: Overrides = NO_OVERRIDES) -> None:
         self.flows, self.now, self.overrides = flows, now, overrides
         self._open: bool | None = None
+        self._next_opening: str | None = None
 
     @property
     def open(self) -> bool:
@@ -74,6 +75,11 @@ class Hours:
         return self._open
 
     def next_opening(self) -> str:
+        if self._next_opening is None:
+            self._next_opening = self._describe_next_opening()
+        return self._next_opening
+
+    def _describe_next_opening(self) -> str:
         when = next_opening(self.flows.hours, self.now)
         if self.overrides.forced_open is False and when is not None and when.timestamp() < self.overrides.until:
             when = next_opening(self.flows.hours, datetime.fromtimestamp(self.overrides.until, when.tzinfo))
@@ -106,11 +112,10 @@ def build_context(
     extras: dict[str, Any] | None = None,
     overrides: Overrides = NO_OVERRIDES,
 ) -> dict[str, Any]:
-    compiled = flows.compiled
     cart = carts.cart_view(flows.menu, session.cart)
     context = {
-        "restaurant": compiled.restaurant_view,
-        "menu": compiled.menu_view(overrides),
+        "restaurant": flows.compiled.restaurant_view,
+        "menu": flows.compiled.menu_view(overrides),
         "cart": cart,
         "order": order_view(flows, session.answers, cart),
         "customer": customer,
@@ -122,6 +127,32 @@ def build_context(
     if extras:
         context.update(extras)
     return context
+
+
+class TurnContext:
+    """The variables of one turn, built once and rebuilt only when the cart or the answers change.
+
+    A turn renders several messages and conditions; only the session changes between them, and
+    only its cart and answers show in the variables (as ``cart`` and ``order``). Sessions are
+    immutable and ``evolve`` keeps the objects it is not given, so identity tells what changed.
+    """
+
+    def __init__(
+        self, flows: Flows, customer: dict[str, Any], hours: Hours, text: str, overrides: Overrides = NO_OVERRIDES
+    ) -> None:
+        self.flows, self.customer, self.hours, self.text, self.overrides = flows, customer, hours, text, overrides
+        self._cart: tuple[Line, ...] | None = None
+        self._answers: dict[str, Any] | None = None
+        self._variables: dict[str, Any] = {}
+
+    def of(self, session: Session, extras: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The variables for ``session`` (never modified by templates: the sandbox is immutable)."""
+        if session.cart is not self._cart or session.answers is not self._answers:
+            self._variables = build_context(
+                self.flows, session, self.customer, self.hours, self.text, None, self.overrides
+            )
+            self._cart, self._answers = session.cart, session.answers
+        return {**self._variables, **extras} if extras else self._variables
 
 
 def sample_session(flows: Flows) -> Session:

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
 
-from engine import cart as carts
 from engine import context as ctx
 from engine.flows import (
     BACK, END, Branch, ChoiceStep, ConfirmStep, Flows, InputStep, MessageStep, OrderItemStep, PhoneStep, Step, Target,
@@ -115,6 +114,7 @@ class Turn:
             "profile_name": inbound.profile_name,
             "recent": list(session.recent),
         }
+        self.variables = ctx.TurnContext(flows, self.customer, self.hours, self.text, overrides)
         self.ordering = OrderTaking(self)
 
     # ------------------------------------------------------------ plumbing
@@ -123,7 +123,7 @@ class Turn:
         return Outcome(self.session, tuple(r for r in self.replies if r), tuple(self.effects))
 
     def context(self, extras: dict[str, Any] | None = None) -> dict[str, Any]:
-        return ctx.build_context(self.flows, self.session, self.customer, self.hours, self.text, extras, self.overrides)
+        return self.variables.of(self.session, extras)
 
     def render(self, key: str, extras: dict[str, Any] | None = None) -> str:
         return self.flows.compiled.templates.render(key, self.context(extras))
@@ -322,10 +322,9 @@ class Turn:
         self.effects.append(NotifyAdmin("handover", self.render("admin_handover")))
 
     def build_order(self) -> Order:
-        menu = self.flows.menu
         answers = dict(self.session.answers)
-        cart = carts.cart_view(menu, self.session.cart)
-        view = ctx.order_view(self.flows, answers, cart)
+        variables = self.context()  # the cart and the order as the messages saw them
+        cart, view = variables["cart"], variables["order"]
         location = answers.pop("location", None)
         known = {"name", "contact", "fulfilment", "address", "payment"}
         key_source = f"{self.inbound.customer}|{self.session.started}"

@@ -60,7 +60,7 @@ class Session:
     def evolve(self, **changes: Any) -> Session:
         """A copy with ``changes``: called many times a turn, so cheaper than ``dataclasses.replace``."""
         if not changes.keys() <= _FIELDS:
-            raise TypeError(f"Session has no field {sorted(changes.keys() - _FIELDS)[0]!r}")
+            raise TypeError(f"Session has no field {min(changes.keys() - _FIELDS)!r}")
         get = changes.get
         return Session(
             get("flows_hash", self.flows_hash),
