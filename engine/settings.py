@@ -53,8 +53,25 @@ class Settings:
     timezone: str = "America/Mexico_City"
     test_clock_file: Path | None = None
     """Only with ``APP_ENV=test``: a file holding seconds to add to the clock (tests move time)."""
+    twilio_account_sid: str | None = None
+    twilio_whatsapp_from: str | None = None
+    """``TWILIO_WHATSAPP_CLIENTES``: the bot's sender, ``whatsapp:+...``."""
+    admin_template_sid: str | None = None
+    """An approved template for the admin outside WhatsApp's 24-hour window (Twilio error 63016)."""
+    supabase_url: str | None = None
+    supabase_key: Secret | None = None
+    """The service-role key (never the anon key)."""
+    orders_db_path: Path = Path("data/orders.sqlite3")
+    frontend_url: str | None = None
+    """The restaurant's web front end: the only origin CORS allows on ``/api``."""
+    admin_api_token: Secret | None = None
+    """Bearer token for ``/api/orders``; without it those routes answer 401."""
     problems: tuple[str, ...] = field(default=(), compare=False)
     """Production problems found while reading (``check()`` raises the first)."""
+
+    @property
+    def sends_through_twilio(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from)
 
     @property
     def production(self) -> bool:
@@ -137,7 +154,27 @@ def read_settings(config: Config) -> Settings:
         problems.append(f"TIMEZONE no es una zona horaria conocida (vale {timezone!r}).")
         timezone = "America/Mexico_City"
 
+    account_sid = text("TWILIO_ACCOUNT_SID")
+    sender = text("TWILIO_WHATSAPP_CLIENTES")
+    if sender is not None and not sender.startswith("whatsapp:"):
+        sender = "whatsapp:" + sender
+    supabase_url, supabase_key = text("SUPABASE_URL"), text("SUPABASE_KEY")
+    if (supabase_url is None) != (supabase_key is None):
+        problems.append("SUPABASE_URL y SUPABASE_KEY van juntas: falta " + ("SUPABASE_KEY." if supabase_key is None else "SUPABASE_URL."))
+    orders_path = text("ORDERS_DB_PATH")
+    frontend = text("FRONTEND_URL")
+    api_token = text("ADMIN_API_TOKEN")
+
     if production:
+        if account_sid is None or sender is None:
+            problems.append(
+                "Faltan TWILIO_ACCOUNT_SID y TWILIO_WHATSAPP_CLIENTES: sin ellas los avisos al encargado no salen."
+            )
+        if supabase_url is None and orders_path is None:
+            problems.append(
+                "Faltan SUPABASE_URL y SUPABASE_KEY: en Render el disco se borra en cada despliegue "
+                "(o apunta ORDERS_DB_PATH a un disco persistente)."
+            )
         if token is None:
             problems.insert(0, "Falta TWILIO_AUTH_TOKEN: en producción cada webhook debe ir firmado por Twilio.")
         if admin_raw is None:
@@ -168,6 +205,14 @@ def read_settings(config: Config) -> Settings:
         flows_dir=Path(text("FLOWS_DIR", "flows") or "flows"),
         timezone=timezone,
         test_clock_file=Path(clock_file) if clock_file else None,
+        twilio_account_sid=account_sid,
+        twilio_whatsapp_from=sender,
+        admin_template_sid=text("ADMIN_TEMPLATE_SID"),
+        supabase_url=supabase_url,
+        supabase_key=Secret(supabase_key) if supabase_key else None,
+        orders_db_path=Path(orders_path) if orders_path else Path("data/orders.sqlite3"),
+        frontend_url=frontend.rstrip("/") if frontend else None,
+        admin_api_token=Secret(api_token) if api_token else None,
         problems=tuple(problems),
     )
 

@@ -15,6 +15,11 @@ PRODUCTION = {
     "TWILIO_AUTH_TOKEN": "super-secret-token",
     "ADMIN_PHONE_NUMBER": "whatsapp:+5215512345678",
     "PUBLIC_URL": "https://bot.example.com/",
+    "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
+    "TWILIO_WHATSAPP_CLIENTES": "whatsapp:+14155238886",
+    "SUPABASE_URL": "https://abcd.supabase.co",
+    "SUPABASE_KEY": "service-role-key",
+    "ADMIN_API_TOKEN": "api-token",
 }
 
 
@@ -83,6 +88,38 @@ def test_the_token_never_shows_in_a_repr():
     assert "super-secret-token" not in repr(settings)
     assert "super-secret-token" not in str(settings)
     assert str(settings.twilio_auth_token) == "super-secret-token"
+    for secret in ("service-role-key", "api-token"):
+        assert secret not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "missing, says",
+    [
+        (("TWILIO_ACCOUNT_SID",), "TWILIO_ACCOUNT_SID"),
+        (("TWILIO_WHATSAPP_CLIENTES",), "TWILIO_WHATSAPP_CLIENTES"),
+        (("SUPABASE_URL", "SUPABASE_KEY"), "SUPABASE_URL"),
+    ],
+)
+def test_production_refuses_settings_that_would_lose_orders_or_notices(missing, says):
+    environ = {k: v for k, v in PRODUCTION.items() if k not in missing}
+    with pytest.raises(SettingsError, match=says):
+        load_settings(environ)
+
+
+def test_production_may_keep_orders_in_a_file_on_a_persistent_disk():
+    environ = {k: v for k, v in PRODUCTION.items() if not k.startswith("SUPABASE")}
+    settings = load_settings({**environ, "ORDERS_DB_PATH": "/var/data/orders.sqlite3"})
+    assert str(settings.orders_db_path) == "/var/data/orders.sqlite3"
+
+
+def test_half_a_supabase_configuration_is_refused_even_locally():
+    with pytest.raises(SettingsError, match="SUPABASE_KEY"):
+        load_settings({"SUPABASE_URL": "https://abcd.supabase.co"})
+
+
+def test_the_sender_gets_its_whatsapp_prefix():
+    settings = load_settings({"TWILIO_WHATSAPP_CLIENTES": "+14155238886"})
+    assert settings.twilio_whatsapp_from == "whatsapp:+14155238886"
 
 
 @pytest.mark.parametrize(
