@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from engine.flows import ChoiceStep, Command, OptionGroup
 from engine.overrides import NO_OVERRIDES, Overrides
 from engine.templates import Templates
-from engine.understand import key_tokens, normalise
+from engine.understand import Phrases, key_tokens, normalise
 
 if TYPE_CHECKING:
     from engine.flows import Flows
@@ -26,13 +26,13 @@ class Compiled:
         return Templates(self._flows.messages, self._conditions)
 
     @cached_property
-    def item_phrases(self) -> dict[str, list[list[str]]]:
+    def item_phrases(self) -> Phrases:
         """Item id -> the token lists that name it (name, id, aliases)."""
         phrases: dict[str, list[list[str]]] = {}
         for item in self._flows.menu.items.values():
             names = [item.name, item.id.replace("_", " "), *item.aliases]
             phrases[item.id] = [tokens for tokens in (key_tokens(n) for n in names) if tokens]
-        return phrases
+        return Phrases(phrases)
 
     @cached_property
     def item_names(self) -> dict[str, str]:
@@ -43,15 +43,21 @@ class Compiled:
                 names.setdefault(normalise(name), item.name)
         return names
 
-    def choice_phrases(self, group: OptionGroup) -> dict[str, list[list[str]]]:
+    def choice_phrases(self, group: OptionGroup) -> Phrases:
         return self._choice_phrases[group.id]
 
     @cached_property
-    def _choice_phrases(self) -> dict[str, dict[str, list[list[str]]]]:
-        return {
-            group.id: {c.id: [w.split() for w in c.words] for c in group.choices}
-            for group in self._flows.menu.options.values()
-        }
+    def _choice_phrases(self) -> dict[str, Phrases]:
+        return {group.id: _words_of(group.choices) for group in self._flows.menu.options.values()}
+
+    def step_phrases(self, step: ChoiceStep) -> Phrases:
+        """Choice id -> the words that pick it, for a ``choice`` step of the order flow."""
+        return self._step_phrases[step.id]
+
+    @cached_property
+    def _step_phrases(self) -> dict[str, Phrases]:
+        steps = self._flows.order.steps.values()
+        return {step.id: _words_of(step.choices) for step in steps if isinstance(step, ChoiceStep)}
 
     @cached_property
     def commands(self) -> dict[str, Command]:
@@ -107,3 +113,8 @@ class Compiled:
             "delivery": {"fee": r.delivery.fee, "free_from": r.delivery.free_from, "minimum": r.delivery.minimum},
             "estimated_minutes": dict(r.estimated_minutes),
         }
+
+
+def _words_of(choices: Iterable[Any]) -> Phrases:
+    """Choice id -> its words (already normalised) as token lists."""
+    return Phrases({c.id: [w.split() for w in c.words] for c in choices})

@@ -255,7 +255,7 @@ class Turn:
         if number is not None and 1 <= number <= len(step.choices) and self.norm.split()[0].isdigit():
             chosen = step.choices[number - 1]
         else:
-            matches = best_matches(self.norm.split(), {c.id: [w.split() for w in c.words] for c in step.choices})
+            matches = best_matches(self.norm.split(), self.flows.compiled.step_phrases(step))
             if len({m.key for m in matches}) == 1:
                 chosen = next(c for c in step.choices if c.id == matches[0].key)
         if chosen is None:

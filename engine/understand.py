@@ -36,13 +36,21 @@ _SPACES = re.compile(r"\s+")
 _EMOJI_WORDS = {"👍": " si ", "👌": " si ", "✅": " si ", "👎": " no ", "❌": " no "}
 
 
+@lru_cache(maxsize=256)
 def normalise(text: str) -> str:
-    """Lower case, no accents (ñ kept), emoji and punctuation gone, single spaces."""
-    for emoji, word in _EMOJI_WORDS.items():
-        text = text.replace(emoji, word)
-    text = text.lower().replace("ñ", "\0")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("\0", "ñ")
+    """Lower case, no accents (ñ kept), emoji and punctuation gone, single spaces.
+
+    Cached (a few entries): one turn reads the same message several times (a command? a yes? a
+    number?).
+    """
+    if not text.isascii():  # plain ASCII has no emoji, accents or ñ: lower case is enough
+        for emoji, word in _EMOJI_WORDS.items():
+            text = text.replace(emoji, word)
+        text = text.lower().replace("ñ", "\0")
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("\0", "ñ")
+    else:
+        text = text.lower()
     return _SPACES.sub(" ", _KEEP.sub(" ", text)).strip()
 
 
@@ -117,13 +125,45 @@ def find_phrase(tokens: list[str], phrase: list[str]) -> frozenset[int] | None:
     return frozenset(used)
 
 
+LIKE_KEPT = 4096
+"""Message words whose look-alikes each ``Phrases`` remembers (then it starts afresh)."""
+
+
+class Phrases(dict[str, list[list[str]]]):
+    """Key -> the token lists that name it, plus which of their words a message's word is like.
+
+    Built once per flows (see ``engine.compiled``) and never changed afterwards. Customers use
+    few words, so remembering each one's look-alikes lets ``best_matches`` try only the phrases
+    whose every word is like some word of the message, instead of all of them.
+    """
+
+    def __init__(self, names: dict[str, list[list[str]]]) -> None:
+        super().__init__(names)
+        self.words = frozenset(word for phrases in self.values() for phrase in phrases for word in phrase)
+        self._like: dict[str, frozenset[str]] = {}
+
+    def like(self, token: str) -> frozenset[str]:
+        """The phrases' words ``token`` may stand for: itself, a plural, a small typo ("pastro")."""
+        found = self._like.get(token)
+        if found is None:
+            if len(self._like) >= LIKE_KEPT:
+                self._like.clear()
+            found = self._like[token] = frozenset(word for word in self.words if similar(token, word))
+        return found
+
+
 def best_matches(tokens: list[str], names: dict[str, list[list[str]]]) -> list[Match]:
     """Every key with a phrase whose tokens all appear, best (longest) first, without overlap."""
+    phrases_of = names if isinstance(names, Phrases) else Phrases(names)
+    seen: set[str] = set()
+    for token in tokens:
+        seen.update(phrases_of.like(token))
     candidates: list[Match] = []
-    for key, phrases in names.items():
+    for key, phrases in phrases_of.items():
         best: Match | None = None
         for phrase in phrases:
-            used = find_phrase(tokens, phrase) if phrase else None
+            # A phrase with a word like none of the tokens cannot be found: skip the search.
+            used = find_phrase(tokens, phrase) if phrase and seen.issuperset(phrase) else None
             if used is not None and (best is None or len(phrase) > best.score):
                 best = Match(key, used, len(phrase))
         if best:
