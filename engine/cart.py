@@ -49,15 +49,17 @@ def label(quantity: int, name: str, options: list[str] | tuple[str, ...]) -> str
 def line_view(menu: Menu, line: Line) -> dict[str, Any]:
     price = unit_price(menu, line)
     quantity = line.quantity or 1
+    name = menu.items[line.item].name
+    options = option_names(menu, line)
     return {
         "item": line.item,
-        "name": menu.items[line.item].name,
+        "name": name,
         "quantity": quantity,
-        "options": option_names(menu, line),
+        "options": options,
         "choices": dict(line.options),
         "unit_price": price,
         "total": price * quantity,
-        "description": describe(menu, line),
+        "description": label(quantity, name, options),  # as ``describe`` says it
     }
 
 

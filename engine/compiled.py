@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
+from engine import cart as carts
 from engine.flows import ChoiceStep, Command, OptionGroup
+from engine.hours import Schedule
 from engine.overrides import NO_OVERRIDES, Overrides
+from engine.session import Line
 from engine.templates import Templates
 from engine.understand import Phrases, key_tokens, normalise
 
 if TYPE_CHECKING:
     from engine.flows import Flows
+
+CARTS_KEPT = 1024
+"""Cart views remembered per flows (then they start afresh): most carts are a few common lines."""
 
 
 class Compiled:
@@ -19,6 +26,7 @@ class Compiled:
         self._flows = flows
         self._conditions = conditions
         self._menu_views: dict[tuple[frozenset[str], frozenset[str]], dict[str, Any]] = {}
+        self._cart_views: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     @cached_property
     def templates(self) -> Templates:
@@ -82,6 +90,20 @@ class Compiled:
             view = self._menu_views[key] = self._build_menu_view(overrides)
         return view
 
+    def cart_view(self, lines: tuple[Line, ...]) -> dict[str, Any]:
+        """The cart for templates; the same lines are described once, then shared (templates cannot
+        change it: the sandbox is immutable)."""
+        key = tuple((line.item, line.quantity, tuple(line.options.items())) for line in lines)
+        try:
+            view = self._cart_views.get(key)
+        except TypeError:  # an option that is not a string (a hand-edited session): not remembered
+            return carts.cart_view(self._flows.menu, lines)
+        if view is None:
+            if len(self._cart_views) >= CARTS_KEPT:
+                self._cart_views.clear()
+            view = self._cart_views[key] = carts.cart_view(self._flows.menu, lines)
+        return view
+
     def _build_menu_view(self, overrides: Overrides) -> dict[str, Any]:
         categories = [
             {
@@ -102,6 +124,10 @@ class Compiled:
             for category in self._flows.menu.categories
         ]
         return {"categories": categories}
+
+    @cached_property
+    def schedule(self) -> Schedule:
+        return Schedule(self._flows.hours)
 
     @cached_property
     def restaurant_view(self) -> dict[str, Any]:

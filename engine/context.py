@@ -71,7 +71,8 @@ class Hours:
     @property
     def open(self) -> bool:
         if self._open is None:
-            self._open = self.overrides.taking_orders(self.flows.hours, self.now)
+            forced = self.overrides.forced(self.now)
+            self._open = self.flows.compiled.schedule.taking_orders(self.now) if forced is None else forced
         return self._open
 
     def next_opening(self) -> str:
@@ -112,7 +113,7 @@ def build_context(
     extras: dict[str, Any] | None = None,
     overrides: Overrides = NO_OVERRIDES,
 ) -> dict[str, Any]:
-    cart = carts.cart_view(flows.menu, session.cart)
+    cart = flows.compiled.cart_view(session.cart)
     context = {
         "restaurant": flows.compiled.restaurant_view,
         "menu": flows.compiled.menu_view(overrides),

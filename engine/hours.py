@@ -67,6 +67,30 @@ def taking_orders(hours: Hours, now: datetime) -> bool:
     return current_service(hours, now) is not None
 
 
+class Schedule:
+    """``taking_orders`` for one set of hours, remembered until the schedule next changes.
+
+    Every message asks whether the kitchen is taking orders; the answer only changes at an
+    opening or a last-order time, so it is worked out once per stretch between them.
+    """
+
+    def __init__(self, hours: Hours) -> None:
+        self.hours = hours
+        self._known: tuple[float, float, bool] = (0.0, 0.0, False)
+        """From, until (epoch seconds) and the answer that holds in between."""
+
+    def taking_orders(self, now: datetime) -> bool:
+        start, end, answer = self._known
+        moment = now.timestamp()
+        if start <= moment < end:
+            return answer
+        answer = taking_orders(self.hours, now)
+        # At most a day ahead: next_change falls back to a year ahead when nothing opens.
+        end = min(next_change(self.hours, now), now + timedelta(days=1)).timestamp()
+        self._known = (moment, end, answer)
+        return answer
+
+
 def next_change(hours: Hours, now: datetime) -> datetime:
     """When the schedule next switches between taking orders and not (a year away at most)."""
     service = current_service(hours, now)

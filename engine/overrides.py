@@ -27,9 +27,14 @@ class Overrides:
     """Item ids marked ``#disponible`` although the menu says they are not."""
 
     def taking_orders(self, hours: Hours, now: datetime) -> bool:
+        forced = self.forced(now)
+        return taking_orders(hours, now) if forced is None else forced
+
+    def forced(self, now: datetime) -> bool | None:
+        """Open (True) or closed (False) as the admin said, while that lasts; None: the hours decide."""
         if self.forced_open is not None and now.timestamp() < self.until:
             return self.forced_open
-        return taking_orders(hours, now)
+        return None
 
     def available(self, item: Item) -> bool:
         if item.id in self.sold_out:
@@ -67,3 +72,6 @@ class Overrides:
 
 
 NO_OVERRIDES = Overrides()
+
+OVERRIDES_KEY = "overrides"
+"""Where they live in the shared store; the service reads them with every message."""

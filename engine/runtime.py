@@ -335,7 +335,7 @@ class Turn:
             contact=str(answers.get("contact") or self.inbound.customer),
             lines=tuple(
                 OrderLine(
-                    line["item"], line["name"], line["quantity"], line["choices"], tuple(line["options"]),
+                    line["item"], line["name"], line["quantity"], dict(line["choices"]), tuple(line["options"]),
                     line["unit_price"], line["total"],
                 )
                 for line in cart["lines"]

@@ -7,7 +7,8 @@ typed is only ever passed in as data, never compiled.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable, MutableMapping
+from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -34,6 +35,11 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A plain dict, not Jinja's ChainMap over the environment's globals: every render copies
+        # the globals, and a ChainMap is slow to copy. The globals never change after loading.
+        return {**self.globals, **(d or {})}
 
 
 def make_environment() -> ImmutableSandboxedEnvironment:
