@@ -1,6 +1,7 @@
 """Times the runtime alone (no I/O): a full order conversation, message by message.
 
-Prints the median and p99 per message, and the time of a cold `rinconcito validate`.
+Prints the median and p99 per message, what storing and reading the session costs (the webhook
+service does both on every message), and the time of a cold `rinconcito validate`.
 Run with `make bench` or `.venv/bin/python bench/runtime.py [ROUNDS]`.
 """
 
@@ -20,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 from engine.loader import load_flows  # noqa: E402
 from engine.messages import Inbound  # noqa: E402
 from engine.runtime import handle  # noqa: E402
+from engine.session import Session  # noqa: E402
 
 CONVERSATION = [
     "hola", "3 pastor", "harina", "sin cebolla", "2 horchatas y una coca", "carrito", "listo", "2", "Ana López",
@@ -46,6 +48,27 @@ def time_runtime(rounds: int) -> list[float]:
     return samples
 
 
+def time_session_json(rounds: int) -> tuple[list[float], list[float]]:
+    """``Session.to_json`` and ``from_json`` on the session after each message of the conversation."""
+    flows = load_flows(ROOT / "flows")
+    now = datetime(2026, 11, 27, 14, 0, tzinfo=ZoneInfo("America/Mexico_City"))
+    sessions, session = [], None
+    for text in CONVERSATION:
+        session = handle(flows, session, Inbound("+525512340000", text), now).session
+        sessions.append(session)
+    writes: list[float] = []
+    reads: list[float] = []
+    for _ in range(rounds):
+        for session in sessions:
+            began = time.perf_counter_ns()
+            stored = session.to_json()
+            written = time.perf_counter_ns()
+            Session.from_json(stored)
+            writes.append((written - began) / 1000)
+            reads.append((time.perf_counter_ns() - written) / 1000)
+    return writes, reads
+
+
 def time_cold_validate(runs: int = 5) -> list[float]:
     times = []
     for _ in range(runs):
@@ -62,6 +85,8 @@ def main() -> int:
     p99 = samples[int(len(samples) * 0.99) - 1]
     print(f"runtime: {len(samples)} messages ({rounds} whole orders of {len(CONVERSATION)} messages)")
     print(f"  median {statistics.median(samples):.0f} µs/message, p99 {p99:.0f} µs, max {samples[-1]:.0f} µs")
+    writes, reads = time_session_json(rounds)
+    print(f"session: to_json median {statistics.median(writes):.1f} µs, from_json median {statistics.median(reads):.1f} µs")
     cold = time_cold_validate()
     print(f"cold `rinconcito validate`: median {statistics.median(cold):.2f} s, best {min(cold):.2f} s ({len(cold)} runs)")
     return 0

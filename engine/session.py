@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FORMAT_VERSION = 1
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""What ``json.dumps`` with these options builds anew on every call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +102,7 @@ class Session:
         if self.recent:
             raw["recent"] = list(self.recent)
         raw["version"] = self.version
-        return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+        return _ENCODER.encode(raw)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Session | None:

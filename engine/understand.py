@@ -139,7 +139,12 @@ class Phrases(dict[str, list[list[str]]]):
 
     def __init__(self, names: dict[str, list[list[str]]]) -> None:
         super().__init__(names)
-        self.words = frozenset(word for phrases in self.values() for phrase in phrases for word in phrase)
+        self.keys_using: dict[str, set[str]] = {}
+        """Word -> the keys with a phrase that has it."""
+        for key, phrases in self.items():
+            for word in (word for phrase in phrases for word in phrase):
+                self.keys_using.setdefault(word, set()).add(key)
+        self.words = frozenset(self.keys_using)
         self._like: dict[str, frozenset[str]] = {}
 
     def like(self, token: str) -> frozenset[str]:
@@ -158,8 +163,11 @@ def best_matches(tokens: list[str], names: dict[str, list[list[str]]]) -> list[M
     seen: set[str] = set()
     for token in tokens:
         seen.update(phrases_of.like(token))
+    plausible = set().union(*(phrases_of.keys_using[word] for word in seen))
     candidates: list[Match] = []
     for key, phrases in phrases_of.items():
+        if key not in plausible:
+            continue
         best: Match | None = None
         for phrase in phrases:
             # A phrase with a word like none of the tokens cannot be found: skip the search.
