@@ -1,0 +1,190 @@
+"""A small fake of Twilio's Messages API on loopback, for the real twilio client to talk to.
+
+``TwilioFake`` is a real HTTP server (``http.server`` in a thread, on a free port) that records
+every request (path, basic-auth credentials, form fields) and answers what the test tells it:
+``created()`` (201 with a message resource shaped like Twilio's), ``status(429)``,
+``status(500)``, ``error(400, 63016)``, or ``HANG`` (no answer until the fake stops, for
+timeouts). Answers queued with ``answer(...)`` are used one per request, then ``default``.
+
+twilio-python has no base-URL setting: tests point the real client at the fake with
+``engine.sender.BaseUrlTwilioHttpClient(fake.url)`` (or ``TWILIO_API_BASE`` for a test server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any] | str | None = None
+    hang: bool = False
+
+
+def created() -> Answer:
+    return Answer(201)
+
+
+def status(code: int) -> Answer:
+    """A bare status with a body that is not JSON (what a proxy in front of Twilio would say)."""
+    return Answer(code, "<html>error</html>")
+
+
+def error(http_status: int, code: int, message: str = "error") -> Answer:
+    """Twilio's error JSON: ``{"code": 63016, "message": ..., "status": 400, "more_info": ...}``."""
+    return Answer(
+        http_status,
+        {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": http_status},
+    )
+
+
+HANG = Answer(0, hang=True)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    auth: tuple[str, str] | None
+    form: dict[str, str]
+    answered: int
+    """The status answered (0: hung)."""
+    at: float
+    """When it arrived (``time.monotonic()``)."""
+
+
+@dataclass
+class TwilioFake:
+    default: Answer = field(default_factory=created)
+    requests: list[Recorded] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._answers: deque[Answer] = deque()
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def answer(self, *answers: Answer) -> None:
+        with self._lock:
+            self._answers.extend(answers)
+
+    def start(self) -> TwilioFake:
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="twilio-fake", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()  # hung requests end now
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def sent(self) -> list[Recorded]:
+        """The requests answered 201 (messages Twilio would deliver)."""
+        with self._lock:
+            return [r for r in self.requests if r.answered == 201]
+
+    async def wait_for(self, condition: Callable[[list[Recorded]], bool], timeout: float = 10.0) -> list[Recorded]:
+        """Wait (letting the event loop run) until ``condition(requests)``; fail after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                seen = list(self.requests)
+            if condition(seen):
+                return seen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the Twilio fake saw {[(r.form.get('To'), r.answered) for r in seen]}")
+            await asyncio.sleep(0.01)
+
+    def _next(self) -> Answer:
+        with self._lock:
+            return self._answers.popleft() if self._answers else self.default
+
+    def _record(self, request: Recorded) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode(), keep_blank_values=True).items()}
+                auth = _basic_auth(self.headers.get("Authorization"))
+                answer = fake._next()
+                fake._record(Recorded("POST", self.path, auth, form, answer.status, time.monotonic()))
+                if answer.hang:
+                    fake._release.wait(30)
+                    return
+                body = answer.body if answer.body is not None else _message(self.path, form)
+                data = (json.dumps(body) if isinstance(body, dict) else body).encode()
+                try:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", "application/json" if isinstance(body, dict) else "text/html")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up first
+                    pass
+
+        return Handler
+
+
+def _basic_auth(header: str | None) -> tuple[str, str] | None:
+    if not header or not header.startswith("Basic "):
+        return None
+    user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    return user, password
+
+
+def _message(path: str, form: dict[str, str]) -> dict[str, Any]:
+    """A message resource as Twilio returns it on creation."""
+    account = path.split("/")[3] if path.count("/") >= 4 else "AC"
+    sid = "SM" + uuid.uuid4().hex
+    return {
+        "sid": sid,
+        "account_sid": account,
+        "api_version": "2010-04-01",
+        "body": form.get("Body", ""),
+        "date_created": formatdate(usegmt=True),
+        "date_sent": None,
+        "date_updated": formatdate(usegmt=True),
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": form.get("From"),
+        "messaging_service_sid": None,
+        "num_media": "0",
+        "num_segments": "1",
+        "price": None,
+        "price_unit": "USD",
+        "status": "queued",
+        "subresource_uris": {"media": f"/2010-04-01/Accounts/{account}/Messages/{sid}/Media.json"},
+        "to": form.get("To"),
+        "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
+    }
