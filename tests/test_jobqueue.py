@@ -1,0 +1,112 @@
+"""The outbox's job queue, the same rules in memory and in Redis (times passed in: no waiting)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
+
+from engine.jobqueue import Job, MemoryJobQueue
+from engine.redis_jobqueue import RedisJobQueue
+from engine.redis_store import connect
+
+pytestmark = pytest.mark.anyio
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def queue(request, prefix):  # noqa: F811
+    if request.param == "memory":
+        yield MemoryJobQueue(Clock())
+        return
+    client = connect(SHARED_REDIS)
+    yield RedisJobQueue(client, prefix)
+    await client.aclose()
+
+
+async def test_an_id_is_added_once(queue):
+    assert await queue.add("order:1001", "a", 1000.0)
+    assert not await queue.add("order:1001", "b", 1000.0)
+    assert await queue.pending() == 1
+    assert await queue.claim(1000.0, 30, 10) == [Job("order:1001", "a")]
+
+
+async def test_only_due_jobs_are_claimed_oldest_first(queue):
+    await queue.add("late", "3", 1030.0)
+    await queue.add("second", "2", 1010.0)
+    await queue.add("first", "1", 1005.0)
+    assert [j.id for j in await queue.claim(1020.0, 30, 10)] == ["first", "second"]
+    assert [j.id for j in await queue.claim(1031.0, 30, 1)] == ["late"]
+
+
+async def test_a_claimed_job_is_hidden_for_its_lease_then_due_again(queue):
+    await queue.add("e", "p", 1000.0)
+    assert len(await queue.claim(1000.0, 60, 10)) == 1
+    assert await queue.claim(1059.0, 60, 10) == []  # another worker does not take it meanwhile
+    assert await queue.claim(1060.0, 60, 10) == [Job("e", "p")]  # the claimer died: it comes back
+
+
+async def test_reschedule_keeps_the_new_payload_until_its_time(queue):
+    await queue.add("e", "try 0", 1000.0)
+    await queue.claim(1000.0, 60, 10)
+    await queue.reschedule("e", "try 1", 1002.0)
+    assert await queue.claim(1001.0, 60, 10) == []
+    assert await queue.claim(1002.0, 60, 10) == [Job("e", "try 1")]
+
+
+async def test_a_finished_id_is_refused_while_its_mark_lasts(queue):
+    await queue.add("e", "p", 1000.0)
+    await queue.finish("e", 7 * 86400)
+    assert await queue.pending() == 0
+    assert await queue.claim(2000.0, 60, 10) == []
+    assert not await queue.add("e", "p", 1000.0)
+
+
+async def test_wake_makes_every_waiting_job_due(queue):
+    await queue.add("a", "1", 5000.0)
+    await queue.add("b", "2", 9000.0)
+    await queue.wake(1000.0)
+    assert {j.id for j in await queue.claim(1000.0, 60, 10)} == {"a", "b"}
+
+
+async def test_the_memory_mark_expires():
+    clock = Clock()
+    queue = MemoryJobQueue(clock)
+    await queue.add("e", "p", 1000.0)
+    await queue.finish("e", 60)
+    clock.now += 59
+    assert not await queue.add("e", "p", 1000.0)
+    clock.now += 2
+    assert await queue.add("e", "p", 1000.0)
+
+
+async def test_redis_keys_stay_under_the_prefix_and_the_mark_expires(prefix):  # noqa: F811
+    client = connect(SHARED_REDIS)
+    queue = RedisJobQueue(client, prefix)
+    await queue.add("e", "p", 1000.0)
+    await queue.finish("e", 3 * 86400)
+    plain = redis.Redis.from_url(SHARED_REDIS, decode_responses=True)
+    keys = sorted(plain.scan_iter(match=prefix + "*"))
+    assert keys == [prefix + "outbox:done:e"]
+    assert 3 * 86400 - 5 < plain.ttl(prefix + "outbox:done:e") <= 3 * 86400
+    plain.close()
+    await client.aclose()
+
+
+async def test_queues_with_different_names_do_not_mix(prefix):  # noqa: F811
+    client = connect(SHARED_REDIS)
+    outbox, waiting = RedisJobQueue(client, prefix), RedisJobQueue(client, prefix, "waiting-orders")
+    assert await outbox.add("e", "message", 1000.0)
+    assert await waiting.add("e", "order", 1000.0)  # same id, another queue
+    assert await waiting.claim(1000.0, 60, 10) == [Job("e", "order")]
+    await waiting.finish("e", 60)
+    assert await outbox.pending() == 1
+    assert await client.exists(prefix + "waiting-orders:done:e", prefix + "outbox:jobs") == 2
+    await client.aclose()

@@ -1,0 +1,284 @@
+"""The outbox end to end: the real twilio client against the local fake, the queue in the shared
+Redis (a prefix of the test's own) or in memory when Redis is away."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import pytest
+from servicekit import SHARED_REDIS, prefix, redis_server  # noqa: F401  (fixtures)
+from twilio_fake import HANG, TwilioFake, created, error, status
+
+from engine.jobqueue import FallbackJobQueue, MemoryJobQueue
+from engine.outbox import REPORT_KIND, Outbox, Undeliverable
+from engine.redis_jobqueue import RedisJobQueue
+from engine.redis_store import connect
+from engine.retry import RetryPolicy
+from engine.sender import BaseUrlTwilioHttpClient, TwilioSender
+
+pytestmark = pytest.mark.anyio
+
+ADMIN = "+525512345678"
+CUSTOMER = "+525587654321"
+TEMPLATE = "HX" + "b" * 32
+FAST = RetryPolicy(base=0.02, factor=2, cap=0.08, max_attempts=20, random=lambda: 1.0)
+"""Waits of exactly 0.02, 0.04, 0.08, 0.08... s (a draw of 1.0: the ceiling itself)."""
+
+
+@pytest.fixture
+def fake():
+    server = TwilioFake().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def log(caplog):
+    caplog.set_level(logging.INFO, logger="test.outbox")
+    return logging.getLogger("test.outbox")
+
+
+@dataclass
+class App:
+    """What an app's lifespan would hold: the Redis client, the sender and the outbox."""
+
+    outbox: Outbox
+    queue: FallbackJobQueue
+    sender: TwilioSender
+    client: object
+    reports: list[Undeliverable] = field(default_factory=list)
+
+    async def close(self) -> None:
+        """Stop as the app's lifespan would (closing twice is harmless)."""
+        await self.outbox.stop()
+        await self.sender.aclose()
+        await self.client.aclose()
+
+
+@pytest.fixture
+async def build(fake, log):
+    """``await build(redis_url, prefix, ...)``: a started app; every app is closed after the test,
+    failed or not, so no worker outlives its test."""
+    apps: list[App] = []
+
+    async def make(redis_url: str, prefix: str, policy: RetryPolicy = FAST, **options) -> App:  # noqa: F811
+        client = connect(redis_url)
+        queue = FallbackJobQueue(RedisJobQueue(client, prefix), MemoryJobQueue(), log, probe_every=0.05)
+        sender = TwilioSender("AC" + "1" * 32, "outbox-test-token", "whatsapp:+14155238886", log, timeout=0.5,
+                              http_client=lambda: BaseUrlTwilioHttpClient(fake.url))
+        reports: list[Undeliverable] = []
+
+        async def report(failure: Undeliverable) -> None:
+            reports.append(failure)
+
+        options.setdefault("poll", 0.02)
+        outbox = Outbox(queue, sender, policy, log, report=report, lease=5.0, **options)
+        outbox.start()
+        apps.append(App(outbox, queue, sender, client, reports))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        await app.close()
+
+
+async def until(condition, timeout: float = 10.0, what: str = "condition"):
+    """Wait for ``await condition()`` to be truthy, letting the worker run; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (result := await condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+    return result
+
+
+def bodies(requests) -> list[str]:
+    return [r.form.get("Body") or r.form.get("ContentSid") for r in requests]
+
+
+async def test_a_message_is_delivered_and_leaves_the_outbox(fake, prefix, build):  # noqa: F811
+    app = await build(SHARED_REDIS, prefix)
+    assert await app.outbox.enqueue("order:1001", ADMIN, "🧾 Pedido #1001", "order")
+    [request] = await fake.wait_for(lambda seen: len(seen) == 1)
+    assert request.form == {"From": "whatsapp:+14155238886", "To": "whatsapp:" + ADMIN, "Body": "🧾 Pedido #1001"}
+    await until(lambda: _empty(app), what="the outbox to empty")
+
+
+async def _empty(app: App) -> bool:
+    return await app.outbox.pending() == 0
+
+
+async def test_transient_failures_are_retried_with_growing_waits(fake, prefix, build):  # noqa: F811
+    fake.answer(status(500), error(429, 20429, "Too Many Requests"), HANG, status(503))
+    app = await build(SHARED_REDIS, prefix)
+    await app.outbox.enqueue("order:1002", ADMIN, "🧾 Pedido #1002", "order")
+    seen = await fake.wait_for(lambda seen: len(seen) == 5 and seen[-1].answered == 201)
+    assert [r.answered for r in seen] == [500, 429, 0, 503, 201]
+    assert bodies(seen) == ["🧾 Pedido #1002"] * 5
+    gaps = [later.at - earlier.at for earlier, later in pairwise(seen)]
+    # 0.02 and 0.04 after the first two; the hung request costs its 0.5 s timeout plus 0.08.
+    for gap, least in zip(gaps, [0.02, 0.04, 0.5 + 0.08, 0.08]):
+        assert gap >= least - 0.005
+    await until(lambda: _empty(app))
+    assert app.reports == []
+
+
+async def test_giving_up_after_max_attempts_is_reported(fake, prefix, build):  # noqa: F811
+    fake.default = status(500)
+    app = await build(SHARED_REDIS, prefix, policy=RetryPolicy(base=0.01, cap=0.01, max_attempts=3))
+    await app.outbox.enqueue("order:1003", ADMIN, "🧾 Pedido #1003", "order")
+    await until(lambda: _async(app.reports), what="a report")
+    [failure] = app.reports
+    assert (failure.event_id, failure.kind, failure.attempts) == ("order:1003", "order", 3)
+    assert failure.describe() == "No se pudo enviar el mensaje «order» a +5255****5678: Twilio respondió 500."
+    assert await app.outbox.pending() == 0  # nothing left that could be sent again
+    assert len(fake.requests) == 3
+
+
+async def _async(value):
+    return value
+
+
+@pytest.mark.parametrize("code", [21211, 63003, 21610])
+async def test_a_permanent_error_is_not_retried_and_is_reported(fake, prefix, build, caplog, code):  # noqa: F811
+    fake.answer(error(400, code, "nope"))
+    app = await build(SHARED_REDIS, prefix)
+    await app.outbox.enqueue("status:1004", CUSTOMER, "Tu pedido #1004 está listo 🌮", "status")
+    await until(lambda: _async(app.reports), what="a report")
+    [failure] = app.reports
+    assert (failure.event_id, failure.to, failure.code, failure.attempts) == ("status:1004", CUSTOMER, code, 0)
+    assert await app.outbox.pending() == 0
+    assert len(fake.requests) == 1
+    errors = [r.getMessage() for r in caplog.records if r.name == "test.outbox" and r.levelno == logging.ERROR]
+    assert errors == [f"❗ {failure.describe()}"] and str(code) in errors[0]
+    assert CUSTOMER not in caplog.text  # masked everywhere
+
+
+async def test_a_failed_error_report_is_logged_but_not_reported_again(fake, prefix, build, caplog):  # noqa: F811
+    fake.answer(error(400, 21211, "nope"))
+    app = await build(SHARED_REDIS, prefix)
+    await app.outbox.enqueue("report:1", ADMIN, "❗ algo falló", REPORT_KIND)
+    await until(lambda: _empty(app))
+    assert app.reports == []
+    assert any("error_report" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+
+
+async def test_outside_the_24_hour_window_the_template_goes_instead(fake, prefix, build):  # noqa: F811
+    fake.answer(error(400, 63016, "Outside the allowed window"))
+    app = await build(SHARED_REDIS, prefix, template_sid=TEMPLATE)
+    await app.outbox.enqueue("order:1005", ADMIN, "🧾 Pedido #1005\nTotal:\t$250\n\n2 tacos", "order")
+    first, second = await fake.wait_for(lambda seen: len(seen) == 2)
+    assert first.form["Body"].startswith("🧾 Pedido #1005") and first.answered == 400
+    assert second.answered == 201 and "Body" not in second.form
+    assert second.form["ContentSid"] == TEMPLATE and second.form["To"] == "whatsapp:" + ADMIN
+    assert json.loads(second.form["ContentVariables"]) == {"1": "🧾 Pedido #1005 · Total: $250 · 2 tacos"}
+    await until(lambda: _empty(app))
+    assert len(fake.requests) == 2
+
+
+async def test_outside_the_window_without_a_template_the_message_waits(fake, prefix, build, caplog):  # noqa: F811
+    fake.answer(error(400, 63016, "Outside the allowed window"))
+    app = await build(SHARED_REDIS, prefix, window_retry=3600)
+    await app.outbox.enqueue("order:1006", ADMIN, "🧾 Pedido #1006", "order")
+    await fake.wait_for(lambda seen: len(seen) == 1)
+    await until(lambda: _async(any("24 h" in r.getMessage() for r in caplog.records)), what="the warning")
+    assert await app.outbox.pending() == 1 and app.reports == []
+
+    await app.outbox.wake()  # the admin wrote to the bot: the window is open again
+    seen = await fake.wait_for(lambda seen: len(seen) == 2)
+    assert seen[1].answered == 201 and seen[1].form["Body"] == "🧾 Pedido #1006"
+    await until(lambda: _empty(app))
+
+
+async def test_the_same_event_twice_sends_once(fake, prefix, build):  # noqa: F811
+    app = await build(SHARED_REDIS, prefix)
+    assert await app.outbox.enqueue("order:1007", ADMIN, "🧾 Pedido #1007", "order")
+    assert not await app.outbox.enqueue("order:1007", ADMIN, "🧾 Pedido #1007", "order")
+    await until(lambda: _empty(app))
+    assert not await app.outbox.enqueue("order:1007", ADMIN, "🧾 Pedido #1007", "order")  # already sent
+    assert await app.outbox.pending() == 0
+    assert len(fake.requests) == 1
+
+
+async def test_two_instances_on_one_redis_send_each_event_once(fake, prefix, build):  # noqa: F811
+    one = await build(SHARED_REDIS, prefix)
+    two = await build(SHARED_REDIS, prefix)
+    events = [f"order:{n}" for n in range(2000, 2020)]
+    for event in events:  # both instances got every webhook (a retried delivery)
+        await one.outbox.enqueue(event, ADMIN, event, "order")
+        await two.outbox.enqueue(event, ADMIN, event, "order")
+    await until(lambda: _empty(one))
+    assert sorted(bodies(fake.requests)) == sorted(events)
+
+
+async def test_what_waits_survives_a_restart_and_goes_once(fake, prefix, build):  # noqa: F811
+    fake.default = status(503)
+    first = await build(SHARED_REDIS, prefix)
+    await first.outbox.enqueue("order:1008", ADMIN, "🧾 Pedido #1008", "order")
+    await fake.wait_for(lambda seen: len(seen) >= 2)  # Twilio is down: tried and tried again
+    await first.close()
+    del first
+
+    fake.default = created()
+    again = await build(SHARED_REDIS, prefix)  # a new process: only Redis remembers
+    sent = await fake.wait_for(lambda seen: len([r for r in seen if r.answered == 201]) == 1)
+    assert sent[-1].form["Body"] == "🧾 Pedido #1008"
+    await until(lambda: _empty(again))
+    assert not await again.outbox.enqueue("order:1008", ADMIN, "🧾 Pedido #1008", "order")
+    assert len(fake.sent()) == 1
+
+
+async def test_stopping_mid_send_keeps_the_message(fake, prefix, build):  # noqa: F811
+    fake.answer(HANG)
+    app = await build(SHARED_REDIS, prefix)
+    await app.outbox.enqueue("order:1009", ADMIN, "🧾 Pedido #1009", "order")
+    await fake.wait_for(lambda seen: len(seen) == 1)
+    await app.outbox.stop(grace=0.05)  # shorter than the send's timeout: the send is cut
+    assert await app.outbox.pending() == 1
+
+
+async def test_without_redis_memory_delivers(fake, build, redis_server):  # noqa: F811
+    app = await build(redis_server.url, "t:")  # that Redis is not running
+    await app.outbox.enqueue("order:1010", ADMIN, "🧾 Pedido #1010", "order")
+    assert not await app.outbox.enqueue("order:1010", ADMIN, "🧾 Pedido #1010", "order")
+    await fake.wait_for(lambda seen: len(seen) == 1 and seen[0].answered == 201)
+    assert app.queue.mode == "memory"
+    await until(lambda: _empty(app))
+
+
+async def test_what_waits_in_memory_moves_to_redis_when_it_comes_back(fake, build, redis_server):  # noqa: F811
+    fake.default = status(500)
+    app = await build(redis_server.url, "t:")
+    await app.outbox.enqueue("order:1011", ADMIN, "🧾 Pedido #1011", "order")
+    await fake.wait_for(lambda seen: len(seen) >= 1)
+    assert app.queue.mode == "memory"
+
+    redis_server.start()
+    plain = redis_server.client()
+    await until(lambda: _async(plain.hlen("t:outbox:jobs") == 1), what="the message to move to Redis")
+    assert app.queue.mode == "redis"
+
+    fake.default = created()
+    await fake.wait_for(lambda seen: len([r for r in seen if r.answered == 201]) == 1)
+    await until(lambda: _async(plain.hlen("t:outbox:jobs") == 0 and plain.exists("t:outbox:done:order:1011")))
+    assert len(fake.sent()) == 1
+    plain.close()
+
+
+async def test_when_redis_goes_away_new_messages_still_go_out(fake, build, redis_server):  # noqa: F811
+    redis_server.start()
+    app = await build(redis_server.url, "t:")
+    await app.outbox.enqueue("order:1012", ADMIN, "🧾 Pedido #1012", "order")
+    await fake.wait_for(lambda seen: len(seen) == 1)
+    assert app.queue.mode == "redis"
+
+    redis_server.stop()
+    await app.outbox.enqueue("order:1013", ADMIN, "🧾 Pedido #1013", "order")
+    seen = await fake.wait_for(lambda seen: len(seen) == 2)
+    assert seen[1].form["Body"] == "🧾 Pedido #1013" and seen[1].answered == 201
+    assert app.queue.mode == "memory"
