@@ -91,8 +91,10 @@ class Compiled:
         return view
 
     def cart_view(self, lines: tuple[Line, ...]) -> dict[str, Any]:
-        """The cart for templates; the same lines are described once, then shared (templates cannot
-        change it: the sandbox is immutable)."""
+        """The cart for templates: the same lines are described once, then shared.
+
+        Sharing is safe because templates cannot change what they are given (immutable sandbox).
+        """
         key = tuple((line.item, line.quantity, tuple(line.options.items())) for line in lines)
         try:
             view = self._cart_views.get(key)
