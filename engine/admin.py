@@ -11,11 +11,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Protocol
+from zoneinfo import ZoneInfo
 
 from engine import cart as carts
 from engine.flows import Flows
 from engine.orders import STATUSES, OrderStore, StoredOrder
-from engine.overrides import Overrides
+from engine.overrides import OVERRIDES_KEY, Overrides
 from engine.phones import parse_phone
 from engine.understand import best_matches, closest, normalise
 
@@ -77,7 +78,7 @@ def order_view(flows: Flows, stored: StoredOrder) -> dict[str, Any]:
         "address": stored.address,
         "payment": stored.payment,
         "payment_name": names.get("payment", {}).get(stored.payment, stored.payment),
-        "time": stored.placed_at.strftime("%H:%M"),
+        "time": stored.placed_at.astimezone(ZoneInfo(flows.hours.timezone)).strftime("%H:%M"),
     }
 
 
@@ -129,13 +130,19 @@ class AdminDesk:
 
     async def change_status(self, status: str, argument: str) -> str:
         number = order_number(argument)
-        stored = await self.orders.set_status(number, status) if number else None
+        stored = await self.set_status(number, status) if number else None
         if stored is None:
             return self.say("admin_order_not_found", number=argument or "?")
-        view = order_view(self.flows, stored)
-        await self.notify_customer(f"status:{stored.number}:{status}", stored.customer, self.say("order_status", order=view))
-        self.log.info("📦 Pedido #%s: %s", stored.number, status)
-        return self.say("admin_status_changed", order=view)
+        return self.say("admin_status_changed", order=order_view(self.flows, stored))
+
+    async def set_status(self, number: int, status: str) -> StoredOrder | None:
+        """Change an order's status and tell its customer (WhatsApp command and web API alike)."""
+        stored = await self.orders.set_status(number, status)
+        if stored is not None:
+            text = self.say("order_status", order=order_view(self.flows, stored))
+            await self.notify_customer(f"status:{stored.number}:{status}", stored.customer, text)
+            self.log.info("📦 Pedido #%s: %s", stored.number, status)
+        return stored
 
     # ------------------------------------------------------------ hours and menu
 
@@ -207,7 +214,7 @@ assert set(STATUS_COMMANDS.values()) <= set(STATUSES)
 class StoredOverrides:
     """The admin's overrides in the shared store, so every instance sees them at once."""
 
-    KEY = "overrides"
+    KEY = OVERRIDES_KEY  # the service reads it with each message, in the same round trip
     KEEP_SECONDS = 400 * 24 * 3600
 
     def __init__(self, store: Any) -> None:

@@ -44,6 +44,8 @@ def configure_logging(level: str = "INFO", format: str = "text", stream: TextIO 
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # twilio logs every request's URL (it names the account) and headers at INFO: not for our logs.
+    logging.getLogger("twilio").setLevel(max(logging.WARNING, root.level))
     return logging.getLogger(LOGGER)
 
 

@@ -13,6 +13,7 @@ import asyncio
 import builtins
 import json
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -172,7 +173,7 @@ def _open(path: Path) -> sqlite3.Connection:
     # isolation_level=None: no implicit transactions; _write opens each one explicitly.
     db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode = WAL")  # readers never wait for the writer
+    _use_wal(db)  # readers never wait for the writer
     db.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable across crashes of the process
     with _write(db):
         # One statement at a time: executescript would commit first and leave the lock.
@@ -184,6 +185,20 @@ def _open(path: Path) -> sqlite3.Connection:
             (FIRST_ORDER_NUMBER - 1,),
         )
     return db
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL. That takes an exclusive lock without waiting on the busy timeout,
+    so processes opening a new file at the same moment must try again (for BUSY_SECONDS at most)."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Mapping
+from typing import Any, AsyncIterator, Mapping
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,7 +25,16 @@ from twilio.request_validator import RequestValidator
 
 from engine.clock import Clock, real_clock, service_clock
 from engine.dedupe import SeenMessages
-from engine.effects import EffectRunner, LoggingEffects
+from engine.admin import AdminDesk, SessionTakeover, StoredOverrides
+from engine.api import api_routes, cors
+from engine.jobqueue import FallbackJobQueue, MemoryJobQueue
+from engine.operations import ErrorReports, Operations, WaitingOrders
+from engine.orders import OrderStore, open_order_store
+from engine.outbox import Outbox
+from engine.overrides import Overrides
+from engine.redis_jobqueue import RedisJobQueue
+from engine.retry import RetryPolicy
+from engine.sender import BaseUrlTwilioHttpClient, LogSender, Sender, TwilioSender
 from engine.fallback import FallbackStore
 from engine.locks import CustomerLocks
 from engine.logs import LOGGER, configure_logging
@@ -34,7 +43,7 @@ from engine.redis_store import RedisStore, connect
 from engine.service import ChatService, Handle
 from engine.sessions import Sessions
 from engine.settings import Settings, SettingsError, load_settings
-from engine.store import LockTimeout, MemoryStore, Store
+from engine.store import LockTimeout, MemoryStore
 from engine.twiml import twiml
 from engine.webhook import Refused, parse_form, public_url, read_body, read_delivery, signed
 
@@ -52,6 +61,8 @@ class State:
     service: ChatService
     store: FallbackStore
     validator: RequestValidator | None
+    desk: AdminDesk
+    outbox: Outbox
 
 
 def create_app(
@@ -60,13 +71,17 @@ def create_app(
     *,
     handle: Handle | None = None,
     clock: Clock | None = None,
-    effects: Callable[[Store, logging.Logger], EffectRunner] = LoggingEffects,
     log: logging.Logger | None = None,
+    sender: Sender | None = None,
+    orders: OrderStore | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Starlette:
     """The service for ``flows`` (loaded by ``engine.loader.load_flows``).
 
     ``handle`` defaults to ``engine.runtime.handle``; ``clock`` to real time in
-    ``settings.timezone``; ``effects`` builds the runner of the outcomes' effects.
+    ``settings.timezone``; ``sender`` to Twilio when its credentials are set (else the log);
+    ``orders`` to the store the settings name (Supabase, else SQLite); ``retry`` to the
+    outbox's default policy.
     """
     if handle is None:
         from engine.runtime import handle as runtime_handle
@@ -88,19 +103,54 @@ def create_app(
         await store.start()
         if settings.twilio_auth_token is None:
             log.warning(UNSIGNED_WARNING)
+        now = lambda: clock().timestamp()  # noqa: E731
+        order_store = orders or await open_order_store(
+            settings.supabase_url, str(settings.supabase_key) if settings.supabase_key else None, settings.orders_db_path
+        )
+        send = sender or make_sender(settings, log)
+        policy = retry or RetryPolicy()
+        # Durable queues: messages to send, and orders waiting for the order store.
+        queues = {
+            name: FallbackJobQueue(
+                RedisJobQueue(redis.client, settings.redis_key_prefix, name) if redis is not None else None,
+                MemoryJobQueue(now), log, probe_every=settings.redis_probe_seconds,
+            )
+            for name in ("outbox", "waiting-orders")
+        }
+        admin = settings.admin_phone_number
+        reports: list[ErrorReports] = []
+        outbox = Outbox(
+            queues["outbox"], send, policy, log, report=lambda failure: reports[0].undeliverable(failure),
+            template_sid=settings.admin_template_sid, now=now,
+        )
+        errors = ErrorReports(flows, outbox, store, admin, log, now)
+        reports.append(errors)
+        waiting = WaitingOrders(queues["waiting-orders"], order_store, outbox, admin, policy, log, now)
+        sessions = Sessions(store, restaurant.session_minutes)
+        locks = CustomerLocks(store)
+        desk = AdminDesk(
+            flows, order_store, StoredOverrides(store), SessionTakeover(sessions, locks, flows.hash),
+            lambda event, to, text: outbox.enqueue(event, to, text, "status"), clock, log,
+        )
+        operations = Operations(flows, order_store, outbox, waiting, errors, admin, log)
+        outbox.start()
+        waiting.start()
         service = ChatService(
             flows=flows,
             handle=handle,
             clock=clock,
             store=store,
-            sessions=Sessions(store, restaurant.session_minutes),
-            locks=CustomerLocks(store),
+            sessions=sessions,
+            locks=locks,
             seen=SeenMessages(store),
             limiter=RateLimiter(
                 store, settings.rate_limit_per_customer, settings.rate_limit_global, lambda: clock().timestamp()
             ),
-            effects=effects(store, log),
+            effects=operations,
             log=log,
+            admin_number=admin,
+            admin=desk,
+            admin_wrote=outbox.wake,
         )
         token = settings.twilio_auth_token
         validator = RequestValidator(str(token)) if token is not None else None
@@ -108,9 +158,18 @@ def create_app(
             "🌮 Flujos cargados (%s), sesiones en %s",
             str(getattr(flows, "hash", ""))[:12], "Redis" if store.mode == "redis" else "memoria",
         )
+        log.info(
+            "📦 Pedidos en %s · 📤 envíos %s",
+            "Supabase" if settings.supabase_url else f"SQLite ({settings.orders_db_path})",
+            "por Twilio" if settings.sends_through_twilio or sender is not None else "solo al log (sin credenciales de Twilio)",
+        )
         try:
-            yield {"state": State(service, store, validator)}
+            yield {"state": State(service, store, validator, desk, outbox)}
         finally:
+            await outbox.stop()
+            await waiting.stop()
+            await send.aclose()
+            await order_store.close()
             await store.close()
             log.info("👋 Servicio detenido")
 
@@ -142,13 +201,34 @@ def create_app(
         sessions = "redis" if await state.store.probe() else "memory"
         return JSONResponse({"status": "ready", "flows": getattr(flows, "hash", None), "sessions": sessions})
 
+    def desk_of(request: Request) -> AdminDesk:
+        return request.state.state.desk
+
+    async def overrides_of(request: Request) -> Overrides:
+        return await StoredOverrides(request.state.state.store).load()
+
     return Starlette(
         routes=[
             Route("/webhook", webhook, methods=["POST"]),
             Route("/health", health, methods=["GET", "HEAD"]),
             Route("/ready", ready, methods=["GET", "HEAD"]),
+            *api_routes(flows, settings.admin_api_token, desk_of, overrides_of, clock),
         ],
+        middleware=cors(settings.frontend_url),
         lifespan=lifespan,
+    )
+
+
+def make_sender(settings: Settings, log: logging.Logger) -> Sender:
+    """Twilio when its credentials are set; otherwise every send is written to the log, marked."""
+    if not settings.sends_through_twilio:
+        return LogSender(log)
+    assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from
+    extra: dict[str, Any] = {}
+    if settings.twilio_api_base:  # tests only: a local fake of Twilio's API
+        extra["http_client"] = lambda: BaseUrlTwilioHttpClient(settings.twilio_api_base)
+    return TwilioSender(
+        settings.twilio_account_sid, str(settings.twilio_auth_token), settings.twilio_whatsapp_from, log, **extra
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from engine.clock import Clock
 from engine.dedupe import SeenMessages
@@ -22,19 +22,26 @@ from engine.messages import Inbound, Outcome
 from engine.phones import mask
 from engine.ratelimit import WAIT_TEXT, RateLimiter
 from engine.session import Session
+from engine.overrides import OVERRIDES_KEY, Overrides
 from engine.sessions import Sessions
-from engine.store import Store
+from engine.store import Get, Store
 from engine.webhook import Delivery
 
-Handle = Callable[[Any, "Session | None", Inbound, datetime], Outcome]
-"""``engine.runtime.handle``: (flows, session, inbound, now) -> outcome."""
+Handle = Callable[[Any, "Session | None", Inbound, datetime, Overrides], Outcome]
+"""``engine.runtime.handle``: (flows, session, inbound, now, overrides) -> outcome."""
+
+
+class Admin(Protocol):
+    """The admin desk (``engine.admin.AdminDesk``): what the admin writes are commands."""
+
+    async def answer(self, text: str) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
     replies: tuple[str, ...]
     status: str
-    """``handled``, ``duplicate`` (seen before: nothing done) or ``limited`` (over a rate limit)."""
+    """``handled``, ``admin`` (a command), ``duplicate`` (seen before: nothing done) or ``limited``."""
 
 
 class ChatService:
@@ -51,7 +58,13 @@ class ChatService:
         effects: EffectRunner,
         log: logging.Logger,
         wait_text: str = WAIT_TEXT,
+        admin_number: str | None = None,
+        admin: Admin | None = None,
+        admin_wrote: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self._admin_number = admin_number
+        self._admin = admin
+        self._admin_wrote = admin_wrote
         self.flows = flows
         self._handle = handle
         self._clock = clock
@@ -73,13 +86,15 @@ class ChatService:
         if marks and not admission[0]:
             self._log.info("🔁 Mensaje repetido de %s: ya atendido, se ignora", who)
             return Answer((), "duplicate")
+        if self._admin is not None and customer == self._admin_number:
+            return await self._answer_admin(delivery)
         verdict = await self._limiter.verdict(customer, admission[len(marks):])
         if not verdict.allowed:
             if verdict.notify:
                 self._log.warning("🐢 Demasiados mensajes de %s: se le pide esperar", who)
             return Answer((self._wait_text,) if verdict.notify else (), "limited")
         try:
-            async with self._locks.turn(customer, [self._sessions.fetch(customer)]) as turn:
+            async with self._locks.turn(customer, [self._sessions.fetch(customer), Get(OVERRIDES_KEY)]) as turn:
                 replies = await self._converse(delivery, who, turn)
         except Exception:
             if sid is not None:
@@ -87,10 +102,20 @@ class ChatService:
             raise
         return Answer(replies, "handled")
 
+    async def _answer_admin(self, delivery: Delivery) -> Answer:
+        """The admin's messages are commands, answered in the TwiML reply; never an order."""
+        assert self._admin is not None
+        if self._admin_wrote is not None:
+            await self._admin_wrote()  # WhatsApp's 24-hour window is open again: send what waited
+        replies = await self._admin.answer(delivery.inbound.text)
+        self._log.info("🛠️ Comando del encargado atendido")
+        return Answer(replies, "admin")
+
     async def _converse(self, delivery: Delivery, who: str, turn: Turn) -> tuple[str, ...]:
         customer = delivery.inbound.customer
         before = self._sessions.read(turn.fetched[0])
-        outcome = self._handle(self.flows, before, delivery.inbound, self._clock())
+        overrides = Overrides.from_json(turn.fetched[1])
+        outcome = self._handle(self.flows, before, delivery.inbound, self._clock(), overrides)
         outcome = await self._effects.run(outcome, delivery.inbound)
         after: Session = outcome.session
         save = self._sessions.store(customer, after)

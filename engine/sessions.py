@@ -25,9 +25,9 @@ class Sessions:
 
     def ttl(self, session: Session) -> int:
         """How long to keep ``session`` after this message."""
-        if not session.cart and not session.pending:
-            return self.session_seconds
-        return self.cart_kept_seconds
+        base = self.session_seconds if not session.cart and not session.pending else self.cart_kept_seconds
+        # A person who took over must find the bot still quiet, however long the customer is silent.
+        return max(base, session.quiet_until - session.last_seen)
 
     def fetch(self, customer: str) -> Get:
         """The operation reading ``customer``'s session (see ``read``)."""

@@ -66,6 +66,8 @@ class Settings:
     """The restaurant's web front end: the only origin CORS allows on ``/api``."""
     admin_api_token: Secret | None = None
     """Bearer token for ``/api/orders``; without it those routes answer 401."""
+    twilio_api_base: str | None = None
+    """Only with ``APP_ENV=test``: where Twilio's REST API is (a local fake)."""
     problems: tuple[str, ...] = field(default=(), compare=False)
     """Production problems found while reading (``check()`` raises the first)."""
 
@@ -213,6 +215,7 @@ def read_settings(config: Config) -> Settings:
         orders_db_path=Path(orders_path) if orders_path else Path("data/orders.sqlite3"),
         frontend_url=frontend.rstrip("/") if frontend else None,
         admin_api_token=Secret(api_token) if api_token else None,
+        twilio_api_base=text("TWILIO_API_BASE") if app_env == "test" else None,
         problems=tuple(problems),
     )
 

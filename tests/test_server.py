@@ -8,6 +8,7 @@ test moves their time by writing to the file instead of sleeping.
 from __future__ import annotations
 
 import json
+import sqlite3
 import re
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -223,7 +224,7 @@ def test_twenty_messages_at_once_from_one_customer_leave_twenty_tacos(env, start
     assert tacos(stored_session(shared, prefix)) == 20
 
 
-def test_one_message_sid_delivered_twice_at_once_and_a_minute_later_is_handled_once(env, start, clock_file, shared, prefix):  # noqa: F811
+def test_one_message_sid_delivered_twice_at_once_and_a_minute_later_is_handled_once(env, start, clock_file, shared, prefix, tmp_path):  # noqa: F811
     servers = [start(env, "a"), start(env, "b")]
     with httpx.Client(timeout=20) as http:
         for text in ("hola", WHOLE_TACO, "listo", "recoger", "Ana", "este", "efectivo"):
@@ -246,7 +247,8 @@ def test_one_message_sid_delivered_twice_at_once_and_a_minute_later_is_handled_o
         assert replies(post(http, servers[1].base, confirm)) == []
     orders = servers[0].log().count("🧾 Pedido #") + servers[1].log().count("🧾 Pedido #")
     assert orders == 1
-    assert shared.get(f"{prefix}orders:counter") == "1"
+    with sqlite3.connect(tmp_path / "data" / "orders.sqlite3") as db:  # both servers share the file
+        assert db.execute("select number from orders").fetchall() == [(1001,)]
 
 
 def test_the_same_add_delivered_twice_adds_one_taco(env, start, client, shared, prefix):  # noqa: F811
