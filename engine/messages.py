@@ -43,6 +43,9 @@ class Inbound:
     """A location pin, when the customer sent one."""
     profile_name: str | None = None
     """The WhatsApp profile name, when the transport gives it."""
+    message_id: str | None = None
+    """The transport's id of this message (Twilio's ``MessageSid``): what the effects of this very
+    message are named after, so a retried webhook never sends twice. The runtime ignores it."""
 
 
 @dataclass(frozen=True, slots=True)

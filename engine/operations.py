@@ -159,15 +159,17 @@ class Operations:
         order = outcome.order
         if order is not None:
             outcome = await self.store_order(outcome, order)
-        session_moment = getattr(outcome.session, "last_seen", 0)
+        # Effects are named after the message that caused them: a retried webhook sends nothing twice,
+        # two messages with the same words send twice. Without a transport id, the moment stands in.
+        message = inbound.message_id or f"{inbound.customer}|{getattr(outcome.session, 'last_seen', 0)}|{inbound.text}"
         for index, effect in enumerate(outcome.effects):
             if isinstance(effect, NotifyAdmin):
-                await self.tell_admin(effect.kind, effect.text, order.key if order else f"{inbound.customer}|{session_moment}|{index}")
+                await self.tell_admin(effect.kind, effect.text, order.key if order else f"{message}|{index}")
             elif isinstance(effect, ForwardToAdmin):
                 text = self.flows.compiled.templates.render(
                     "admin_forward", {"restaurant": self.flows.compiled.restaurant_view, "customer": effect.customer,
                                       "text": effect.text})
-                await self.tell_admin("forward", text, f"{effect.customer}|{session_moment}|{event_id(effect.text)}")
+                await self.tell_admin("forward", text, f"{message}|{index}")
             elif isinstance(effect, HandOver):
                 self.log.info("🙋 %s pasa con una persona hasta %s", mask(effect.customer), effect.until)
             elif isinstance(effect, ReportError):

@@ -166,10 +166,20 @@ class Outbox:
                     await asyncio.wait_for(self._wakeup.wait(), self._poll)
 
     async def deliver_due(self) -> int:
-        """One pass: deliver the jobs due now (up to ``batch``, together); how many there were."""
+        """One pass: deliver the jobs due now (up to ``batch``); how many there were. Different
+        recipients are served together; one recipient's messages go one after another, in the
+        order they were queued, so a conversation forwarded to the admin reads in order."""
         jobs = await self._queue.claim(self._now(), self._lease, self._batch)
-        await asyncio.gather(*(self._deliver(job) for job in jobs))
+        by_recipient: dict[str, list[tuple[float, Job]]] = {}
+        for job in jobs:
+            item = OutboxItem.from_json(job.payload)
+            by_recipient.setdefault(item.to, []).append((item.created, job))
+        await asyncio.gather(*(self._deliver_in_order(queued) for queued in by_recipient.values()))
         return len(jobs)
+
+    async def _deliver_in_order(self, queued: list[tuple[float, Job]]) -> None:
+        for _, job in sorted(queued, key=lambda pair: pair[0]):
+            await self._deliver(job)
 
     async def _deliver(self, job: Job) -> None:
         item = OutboxItem.from_json(job.payload)

@@ -110,14 +110,16 @@ def read_delivery(form: ImmutableMultiDict[str, str]) -> Delivery:
         raise Refused(400, "Falta el remitente (From)")
     text = form.get("Body", "") or form.get("ButtonText", "") or form.get("ButtonPayload", "")
     profile = form.get("ProfileName", "").strip()[:100] or None
+    sid = form.get("MessageSid", "").strip()[:64] or None
     return Delivery(
         sender=sender,
-        message_sid=form.get("MessageSid", "").strip()[:64] or None,
+        message_sid=sid,
         inbound=Inbound(
             customer=customer,
             text=text.strip()[:MAX_TEXT],
             location=_location(form),
             profile_name=profile,
+            message_id=sid,
         ),
         media=_count(form.get("NumMedia", "")),
     )
