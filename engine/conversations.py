@@ -68,14 +68,15 @@ class Conversation:
         self.now = start
         self.profile_name = profile_name
         self.session: Session | None = None
-        self.next_order_number = 1001
+        self.numbers: dict[str, int] = {}
+        """Order key -> number, as the store gives them: the same key, the same order."""
 
     def send(self, text: str = "", location: Location | None = None) -> Outcome:
         inbound = Inbound(self.customer, text, location, self.profile_name)
         outcome = handle(self.flows, self.session, inbound, self.now)
         if outcome.order is not None:
-            outcome = outcome.with_order_number(self.next_order_number)
-            self.next_order_number += 1
+            number = self.numbers.setdefault(outcome.order.key, 1001 + len(self.numbers))
+            outcome = outcome.with_order_number(number)
         self.session = outcome.session
         return outcome
 

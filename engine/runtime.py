@@ -313,7 +313,8 @@ class Turn:
         order = self.build_order()
         self.effects.append(SaveOrder(order))
         self.effects.append(NotifyAdmin("order", self.render("admin_new_order")))
-        self.session = self.session.evolve(cart=(), pending=())
+        # The next order of this conversation needs a key of its own (customer, started, placed).
+        self.session = self.session.evolve(cart=(), pending=(), placed=self.session.placed + 1)
 
     def handover(self) -> None:
         until = self.now + timedelta(minutes=self.flows.restaurant.handover_minutes)
@@ -327,7 +328,7 @@ class Turn:
         cart, view = variables["cart"], variables["order"]
         location = answers.pop("location", None)
         known = {"name", "contact", "fulfilment", "address", "payment"}
-        key_source = f"{self.inbound.customer}|{self.session.started}"
+        key_source = f"{self.inbound.customer}|{self.session.started}|{self.session.placed}"
         return Order(
             key=hashlib.sha256(key_source.encode()).hexdigest()[:24],
             customer=self.inbound.customer,

@@ -57,6 +57,8 @@ class Session:
     """Epoch seconds until which a person handles this customer and the bot stays quiet."""
     recent: tuple[str, ...] = ()
     """The customer's last few messages, for the person who takes over."""
+    placed: int = 0
+    """Orders placed in this conversation: with ``started``, what makes each order's key unique."""
     version: int = FORMAT_VERSION
 
     def evolve(self, **changes: Any) -> Session:
@@ -75,6 +77,7 @@ class Session:
             get("last_seen", self.last_seen),
             get("quiet_until", self.quiet_until),
             get("recent", self.recent),
+            get("placed", self.placed),
             get("version", self.version),
         )
 
@@ -101,6 +104,8 @@ class Session:
             raw["quiet_until"] = self.quiet_until
         if self.recent:
             raw["recent"] = list(self.recent)
+        if self.placed:
+            raw["placed"] = self.placed
         raw["version"] = self.version
         return _ENCODER.encode(raw)
 
@@ -122,6 +127,7 @@ class Session:
                 raw.get("last_seen", 0),
                 raw.get("quiet_until", 0),
                 tuple(raw.get("recent", ())),
+                raw.get("placed", 0),
                 raw["version"],
             )
         except (ValueError, TypeError, AttributeError, KeyError):

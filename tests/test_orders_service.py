@@ -159,3 +159,12 @@ def test_api_menu_is_public_and_orders_need_the_token(server, twilio):
         assert client.patch("/api/orders/4242", json={"status": "listo"}, headers=auth).status_code == 404
     told = wait_for(lambda: sent_to(twilio, "whatsapp:+525512345678"), what="the customer's notice")
     assert told == ["👩‍🍳 Ya estamos preparando tu pedido *#1001*."]
+
+
+def test_two_orders_in_one_conversation_are_two_orders(server, twilio, tmp_path):
+    talk(server, ORDER)
+    answers = talk(server, ["2 horchatas", "listo", "1", "Ana", "este", "efectivo", "sí"])
+    assert any("#1002" in reply for reply in answers[-1])
+    assert orders_in(tmp_path) == [(1001, "+525512345678", 75, "nuevo"), (1002, "+525512345678", 60, "nuevo")]
+    notices = wait_for(lambda: len(sent_to(twilio, ADMIN)) == 2 and sent_to(twilio, ADMIN), what="both notices")
+    assert "#1001" in notices[0] + notices[1] and "#1002" in notices[0] + notices[1]

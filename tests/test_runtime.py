@@ -130,3 +130,12 @@ def test_first_message_naming_an_item_orders_it(flows):
 def test_no_save_order_effect_until_confirmed(flows):
     _, outcomes = talk(flows, *FULL_ORDER)
     assert not any(isinstance(e, SaveOrder) for o in outcomes for e in o.effects)
+
+
+def test_a_second_order_in_the_same_conversation_is_a_new_order(flows):
+    conversation, outcomes = talk(flows, *FULL_ORDER, "sí", "2 horchatas", "listo", "1", "Ana", "este", "efectivo")
+    first = outcomes[-7].order
+    second = conversation.send("sí")
+    assert first is not None and second.order is not None
+    assert second.order.key != first.key
+    assert "#1002" in second.replies[0]
