@@ -19,6 +19,19 @@ def normalise_whatsapp(address: str) -> str:
     return number
 
 
+def whatsapp_id(number: str) -> str:
+    """The address WhatsApp itself uses: ``+525512345678`` -> ``whatsapp:+5215512345678``.
+
+    The inverse of ``normalise_whatsapp`` for sending: WhatsApp still names Mexican mobiles with
+    the ``1`` after ``+52`` (that is the ``From`` its webhooks carry), so a message the bot sends
+    on its own goes to that form, as the TwiML replies go to the exact ``From``.
+    """
+    bare = normalise_whatsapp(number)
+    if bare.startswith("+52") and len(bare) == 13:
+        bare = "+521" + bare[3:]
+    return WHATSAPP_PREFIX + bare
+
+
 def parse_phone(text: str, region: str) -> str | None:
     """A phone number as typed by a person, in E.164, or None when it is not a valid number.
 

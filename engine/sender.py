@@ -27,7 +27,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from engine.logs import safe
-from engine.phones import WHATSAPP_PREFIX, mask
+from engine.phones import mask, whatsapp_id
 from engine.retry import Verdict, classify, describe
 
 SEND_TIMEOUT = 10.0
@@ -66,7 +66,8 @@ class Sender(Protocol):
 
 
 def whatsapp_address(to: str) -> str:
-    return to if to.startswith(WHATSAPP_PREFIX) else WHATSAPP_PREFIX + to
+    """Where to send: a number (in any of its forms) as WhatsApp names it."""
+    return whatsapp_id(to)
 
 
 class TwilioSender:

@@ -62,7 +62,7 @@ from engine.operations import ErrorReports
 from engine.orders_sqlite import SqliteOrderStore
 from engine.orders_supabase import SupabaseOrderStore
 from engine.outbox import Outbox
-from engine.phones import mask, normalise_whatsapp
+from engine.phones import mask, normalise_whatsapp, whatsapp_id
 from engine.retry import RetryPolicy
 from engine.sender import BaseUrlTwilioHttpClient, TwilioSender
 from engine.server import State, create_app
@@ -250,7 +250,7 @@ async def until(probe: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool], 
 
 def sent_to(fake: TwilioFake, to: str) -> list[str]:
     """Bodies Twilio accepted for ``to`` (sends use the normalised number: +52, not +521)."""
-    return [r.form["Body"] for r in fake.sent() if r.form.get("To") == f"whatsapp:{normalise_whatsapp(to)}"]
+    return [r.form["Body"] for r in fake.sent() if r.form.get("To") == whatsapp_id(to)]
 
 
 async def delivered(fake: TwilioFake, to: str, count: int) -> list[str]:
@@ -540,13 +540,13 @@ def test_without_twilio_credentials_every_send_is_written_to_the_log_marked(tmp_
         with httpx.Client(timeout=10) as client:
             answers = [replies(post(client, server.base, form(text), sign=False)) for text in ORDER]
             assert any("*#1001*" in reply for reply in answers[-1])
-            marked = "📤 [sin Twilio] mensaje para whatsapp:+5255****4321: 🛎️ Pedido nuevo *#1001*"
+            marked = "📤 [sin Twilio] mensaje para whatsapp:+52155****4321: 🛎️ Pedido nuevo *#1001*"
             line = wait_for(lambda: next((l for l in server.log().splitlines() if marked in l), None),
                             what="the admin's notice in the log")
             assert "*Total: $75*" in line
             (changed,) = replies(post(client, server.base, form("#listo 1001", sender=ADMIN), sign=False))
             assert "Pedido #1001: listo" in changed
-            wait_for(lambda: "📤 [sin Twilio] mensaje para whatsapp:+5255****5678: Tu pedido *#1001* está listo"
+            wait_for(lambda: "📤 [sin Twilio] mensaje para whatsapp:+52155****5678: Tu pedido *#1001* está listo"
                      in server.log(), what="the customer's notice in the log")
     finally:
         server.kill()

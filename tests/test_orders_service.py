@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from engine.phones import normalise_whatsapp
+from engine.phones import whatsapp_id
 from servicekit import (  # noqa: F401  (prefix is a fixture)
     PUBLIC_URL,
     SHARED_REDIS,
@@ -76,9 +76,8 @@ def orders_in(folder: Path) -> list[tuple[int, str, int, str]]:
 
 
 def sent_to(twilio: TwilioFake, to: str) -> list[str]:
-    """What Twilio delivered to ``to`` (sends use the normalised number: +52, not +521)."""
-    number = normalise_whatsapp(to)
-    return [r.form["Body"] for r in twilio.sent() if r.form.get("To") == f"whatsapp:{number}"]
+    """What Twilio delivered to ``to`` (sends name Mexican mobiles as WhatsApp does: +521...)."""
+    return [r.form["Body"] for r in twilio.sent() if r.form.get("To") == whatsapp_id(to)]
 
 
 def talk(server: Server, messages: list[str], twice: bool = False, sender: str = ANA) -> list[list[str]]:

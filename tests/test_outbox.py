@@ -105,7 +105,7 @@ async def test_a_message_is_delivered_and_leaves_the_outbox(fake, prefix, build)
     app = await build(SHARED_REDIS, prefix)
     assert await app.outbox.enqueue("order:1001", ADMIN, "🧾 Pedido #1001", "order")
     [request] = await fake.wait_for(lambda seen: len(seen) == 1)
-    assert request.form == {"From": "whatsapp:+14155238886", "To": "whatsapp:" + ADMIN, "Body": "🧾 Pedido #1001"}
+    assert request.form == {"From": "whatsapp:+14155238886", "To": "whatsapp:+5215512345678", "Body": "🧾 Pedido #1001"}
     await until(lambda: _empty(app), what="the outbox to empty")
 
 
@@ -175,7 +175,7 @@ async def test_outside_the_24_hour_window_the_template_goes_instead(fake, prefix
     first, second = await fake.wait_for(lambda seen: len(seen) == 2)
     assert first.form["Body"].startswith("🧾 Pedido #1005") and first.answered == 400
     assert second.answered == 201 and "Body" not in second.form
-    assert second.form["ContentSid"] == TEMPLATE and second.form["To"] == "whatsapp:" + ADMIN
+    assert second.form["ContentSid"] == TEMPLATE and second.form["To"] == "whatsapp:+5215512345678"
     assert json.loads(second.form["ContentVariables"]) == {"1": "🧾 Pedido #1005 · Total: $250 · 2 tacos"}
     await until(lambda: _empty(app))
     assert len(fake.requests) == 2

@@ -56,12 +56,12 @@ async def test_a_message_is_posted_to_the_messages_resource_with_basic_auth(fake
     assert request.method == "POST"
     assert request.path == f"/2010-04-01/Accounts/{SID}/Messages.json"
     assert request.auth == (SID, TOKEN)
-    assert request.form == {"From": FROM, "To": "whatsapp:" + CUSTOMER, "Body": "Tu pedido #1042 está listo 🌮"}
+    assert request.form == {"From": FROM, "To": "whatsapp:+5215512345678", "Body": "Tu pedido #1042 está listo 🌮"}
 
 
 async def test_an_address_already_prefixed_is_kept(fake, sender):
     await sender.send("whatsapp:" + CUSTOMER, "hola")
-    assert fake.requests[0].form["To"] == "whatsapp:" + CUSTOMER
+    assert fake.requests[0].form["To"] == "whatsapp:+5215512345678"  # as WhatsApp names it
 
 
 async def test_a_template_carries_its_sid_and_variables_as_json(fake, sender):
@@ -136,7 +136,7 @@ async def test_the_log_sender_marks_and_masks(caplog):
 
     await sender.send_template(CUSTOMER, "HXabc", {"1": "Pedido #1001"})
     assert caplog.records[-1].getMessage() == (
-        '📤 [sin Twilio] plantilla HXabc para whatsapp:+5255****5678: {"1": "Pedido #1001"}'
+        '📤 [sin Twilio] plantilla HXabc para whatsapp:+52155****5678: {"1": "Pedido #1001"}'
     )
 
 
