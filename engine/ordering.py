@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from engine import cart as carts
 from engine.flows import Item, OptionGroup, OrderItemStep
 from engine.session import Line
-from engine.understand import Match, best_matches, closest, is_one_of, number_token, parse_number
+from engine.understand import Match, best_matches, closest, is_bare_number, is_one_of, number_token, parse_number
 
 if TYPE_CHECKING:
     from engine.runtime import Turn
@@ -93,6 +93,12 @@ class OrderTaking:
                 names = self.flows.compiled.item_names
                 turn.say("item_unknown", {"suggestions": closest(turn.text, names) if turn.text else []})
             return
+        self.queue(lines)
+        self.settle(step)
+
+    def queue(self, lines: list[Line]) -> None:
+        """Put named items in line to be asked about; sold-out ones and too many get their message."""
+        turn = self.turn
         for line in lines:
             item = self.menu.items[line.item]
             if not turn.overrides.available(item):
@@ -103,7 +109,6 @@ class OrderTaking:
             if line.quantity is not None and not 1 <= line.quantity <= self.menu.max_quantity:
                 line = Line(line.item, None, line.options)  # asked again
             turn.session = turn.session.evolve(pending=turn.session.pending + (line,))
-        self.settle(step)
 
     def done(self, step: OrderItemStep) -> None:
         if not self.turn.session.cart:
@@ -126,6 +131,22 @@ class OrderTaking:
         """The customer answers the open question about the first pending line."""
         turn = self.turn
         line = turn.session.pending[0]
+        group = None if line.quantity is None else self.missing_group(line)
+        choice = self.pick_choice(group, line) if group is not None else None
+        named = [] if choice else self.find_items(turn.norm)
+        if named:
+            # "2 pastor" at "¿Cuántos tacos al pastor?" answers it; "1 flan" is one more item, not "1".
+            same = next((n for n in named if n.item == line.item), None)
+            if same is not None:
+                quantity = same.quantity if same.quantity is not None else line.quantity
+                line = Line(line.item, quantity, {**line.options, **same.options})
+                turn.session = turn.session.evolve(pending=(line,) + turn.session.pending[1:])
+                if quantity is not None and quantity > self.menu.max_quantity:
+                    turn.session = turn.session.evolve(pending=turn.session.pending[1:])
+                    self.queue([line])  # says "too many" and asks again
+            self.queue([n for n in named if n is not same])
+            self.settle(step)
+            return
         if line.quantity is None:
             quantity = parse_number(turn.text)
             if quantity is None or quantity < 1:
@@ -137,9 +158,7 @@ class OrderTaking:
                 return
             line = Line(line.item, quantity, line.options)
         else:
-            group = self.missing_group(line)
             assert group is not None  # a complete line never stays pending
-            choice = self.pick_choice(group, line)
             if choice is None:
                 self.reask_pending()
                 return
@@ -152,7 +171,7 @@ class OrderTaking:
         if group.default and (is_one_of(self.turn.text, words.done) or is_one_of(self.turn.text, words.yes)):
             return group.default  # "listo" / "sí" at "¿Cómo los preparamos?": the usual way
         number = parse_number(self.turn.text)
-        if number is not None and 1 <= number <= len(group.choices) and self.turn.norm.split()[0].isdigit():
+        if number is not None and 1 <= number <= len(group.choices) and is_bare_number(self.turn.norm):
             return group.choices[number - 1].id
         return self.choice_in(group, self.turn.norm.split())
 

@@ -28,7 +28,7 @@ from engine.ordering import OrderTaking
 from engine.overrides import NO_OVERRIDES, Overrides
 from engine.phones import parse_phone
 from engine.session import Session
-from engine.understand import best_matches, is_one_of, normalise, parse_number
+from engine.understand import best_matches, is_bare_number, is_one_of, normalise, parse_number
 
 MAX_HOPS = 50
 """Steps followed in one turn before giving up (the checks forbid loops without a question)."""
@@ -252,7 +252,7 @@ class Turn:
     def answer_choice(self, step: ChoiceStep) -> None:
         chosen = None
         number = parse_number(self.text)
-        if number is not None and 1 <= number <= len(step.choices) and self.norm.split()[0].isdigit():
+        if number is not None and 1 <= number <= len(step.choices) and is_bare_number(self.norm):
             chosen = step.choices[number - 1]
         else:
             matches = best_matches(self.norm.split(), self.flows.compiled.step_phrases(step))

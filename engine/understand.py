@@ -94,6 +94,11 @@ def number_token(token: str) -> int | None:
     return NUMBER_WORDS.get(token)
 
 
+def is_bare_number(norm: str) -> bool:
+    """The whole (normalised) message is one number: "2", "dos" — a pick from a numbered list."""
+    return norm.isdigit() or norm in NUMBER_WORDS
+
+
 def is_one_of(text: str, phrases: frozenset[str]) -> bool:
     """The whole message is one of ``phrases`` (already normalised), allowing small typos."""
     norm = normalise(text)
