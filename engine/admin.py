@@ -140,7 +140,9 @@ class AdminDesk:
         stored = await self.orders.set_status(number, status)
         if stored is not None:
             text = self.say("order_status", order=order_view(self.flows, stored))
-            await self.notify_customer(f"status:{stored.number}:{status}", stored.customer, text)
+            # Named after this change: "listo" again after "preparando" is news again.
+            event = f"status:{stored.number}:{status}:{stored.updated_at.timestamp():.6f}"
+            await self.notify_customer(event, stored.customer, text)
             self.log.info("📦 Pedido #%s: %s", stored.number, status)
         return stored
 

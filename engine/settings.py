@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from starlette.config import Config
 from starlette.datastructures import Secret
 
+from engine.orders import key_role
 from engine.phones import parse_phone
 
 LOG_FORMATS = ("text", "json")
@@ -161,6 +162,8 @@ def read_settings(config: Config) -> Settings:
     if sender is not None and not sender.startswith("whatsapp:"):
         sender = "whatsapp:" + sender
     supabase_url, supabase_key = text("SUPABASE_URL"), text("SUPABASE_KEY")
+    if supabase_key is not None and key_role(supabase_key) == "anon":
+        problems.append("SUPABASE_KEY es la llave anon (pública): el servidor necesita la llave service_role.")
     if (supabase_url is None) != (supabase_key is None):
         problems.append("SUPABASE_URL y SUPABASE_KEY van juntas: falta " + ("SUPABASE_KEY." if supabase_key is None else "SUPABASE_URL."))
     orders_path = text("ORDERS_DB_PATH")

@@ -159,3 +159,8 @@ def test_the_server_refuses_to_start_in_production_with_one_clear_line(tmp_path)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "TWILIO_AUTH_TOKEN" in lines[0]
+
+
+def test_an_anon_supabase_key_is_refused_in_one_line():
+    with pytest.raises(SettingsError, match="llave anon"):
+        load_settings({"SUPABASE_URL": "https://abcd.supabase.co", "SUPABASE_KEY": "sb_publishable_abc123"})
