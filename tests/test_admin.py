@@ -80,13 +80,17 @@ async def test_status_change_tells_the_customer(flows, desk):
     number = await desk.place_order(flows)
     reply = await desk.say(f"#listo {number}")
     assert f"Pedido #{number}: listo" in reply
-    assert desk.sent == [(f"status:{number}:listo", CUSTOMER, f"Tu pedido *#{number}* está listo 🌮 ¡Pasa por él!")]
+    ((event, to, text),) = desk.sent
+    assert event.startswith(f"status:{number}:listo:") and to == CUSTOMER
+    assert text == f"Tu pedido *#{number}* está listo 🌮 ¡Pasa por él!"
     assert (await desk.orders.get(number)).status == "listo"
     await desk.say(f"#entregado {number}")
     assert "No hay pedidos abiertos" in await desk.say("#pedidos")
     await desk.say(f"#cancelar {number}")
     assert (await desk.orders.get(number)).status == "cancelado"
     assert "cancelado" in desk.sent[-1][2]
+    await desk.say(f"#listo {number}")  # set again later: told again, under a new event
+    assert len({event for event, _, _ in desk.sent}) == len(desk.sent) == 4
 
 
 async def test_closing_and_opening_change_what_customers_get(flows, desk):
