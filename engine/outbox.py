@@ -28,9 +28,10 @@ from contextlib import suppress
 from dataclasses import asdict, dataclass, replace
 
 from engine.jobqueue import Job, JobQueue
-from engine.phones import mask
+from engine.phones import mask, normalise_whatsapp
 from engine.retry import RetryPolicy, Verdict
 from engine.sender import Sender, SendResult
+from engine.twiml import split_message
 
 REPORT_KIND = "error_report"
 TEMPLATE_TEXT_LIMIT = 900
@@ -71,6 +72,10 @@ class Undeliverable:
         return f"No se pudo enviar el mensaje «{self.kind}» a {mask(self.to)}: {self.detail}."
 
 
+def same_number(a: str, b: str) -> bool:
+    return normalise_whatsapp(a) == normalise_whatsapp(b)
+
+
 def template_variables(item: OutboxItem) -> dict[str, str]:
     """The template's ``{{1}}``: the message on one line (WhatsApp refuses new lines and tabs
     in a template parameter), cut to ``TEMPLATE_TEXT_LIMIT``."""
@@ -89,9 +94,10 @@ class Outbox:
         log: logging.Logger,
         report: Callable[[Undeliverable], Awaitable[None]] | None = None,
         template_sid: str | None = None,
+        template_for: str | None = None,
         keep_days: float = 7.0,
         window_retry: float = 600.0,
-        lease: float = 60.0,
+        lease: float = 180.0,
         poll: float = 1.0,
         batch: int = 8,
         now: Callable[[], float] = time.time,
@@ -102,6 +108,8 @@ class Outbox:
         self._log = log
         self._report = report
         self._template_sid = template_sid
+        self._template_for = template_for
+        """Whose messages may fall back to the template (the admin's); None: anyone's."""
         self._keep = keep_days * 86400
         self._window_retry = window_retry
         self._lease = lease
@@ -115,9 +123,16 @@ class Outbox:
 
     async def enqueue(self, event_id: str, to: str, body: str, kind: str) -> bool:
         """Queue a message for ``to`` caused by ``event_id``; False when that event's message is
-        already waiting or was sent (nothing is queued then)."""
-        item = OutboxItem(to=to, body=body, kind=kind, created=self._now())
-        added = await self._queue.add(event_id, item.to_json(), self._now())
+        already waiting or was sent (nothing is queued then). A body longer than WhatsApp takes
+        goes as several messages, cut where the text allows, in order."""
+        parts = split_message(body)
+        now = self._now()
+        added = False
+        for index, part in enumerate(parts):
+            part_id = event_id if len(parts) == 1 else f"{event_id}#{index + 1}"
+            # ``created`` orders one recipient's messages: the parts keep theirs.
+            item = OutboxItem(to=to, body=part, kind=kind, created=now + index * 1e-6)
+            added = await self._queue.add(part_id, item.to_json(), now) or added
         if added:
             self._wakeup.set()
         return added
@@ -185,6 +200,10 @@ class Outbox:
         item = OutboxItem.from_json(job.payload)
         result = await self._attempt(self._sender.send(item.to, item.body))
         if result.verdict is Verdict.WINDOW:
+            if self._template_for is not None and not same_number(item.to, self._template_for):
+                # A customer silent for 24 hours: WhatsApp forbids free text and the approved
+                # template is the admin's. Nothing will open that window: report and stop.
+                return await self._give_up(job.id, item, result)
             if self._template_sid is None:
                 return await self._keep_for_window(job.id, item)
             result = await self._attempt(

@@ -121,7 +121,7 @@ def create_app(
         reports: list[ErrorReports] = []
         outbox = Outbox(
             queues["outbox"], send, policy, log, report=lambda failure: reports[0].undeliverable(failure),
-            template_sid=settings.admin_template_sid, now=now,
+            template_sid=settings.admin_template_sid, template_for=admin, now=now,
         )
         errors = ErrorReports(flows, outbox, store, admin, log, now)
         reports.append(errors)

@@ -282,3 +282,26 @@ async def test_when_redis_goes_away_new_messages_still_go_out(fake, build, redis
     seen = await fake.wait_for(lambda seen: len(seen) == 2)
     assert seen[1].form["Body"] == "🧾 Pedido #1013" and seen[1].answered == 201
     assert app.queue.mode == "memory"
+
+
+async def test_a_body_longer_than_whatsapp_takes_goes_as_several_messages_in_order(fake, prefix, build):  # noqa: F811
+    app = await build(SHARED_REDIS, prefix)
+    paragraphs = [f"Línea {n}: " + "x" * 500 for n in range(6)]  # about 3,100 characters in all
+    assert await app.outbox.enqueue("long", ADMIN, "\n\n".join(paragraphs), "forward")
+    sent = await fake.wait_for(lambda rs: len([r for r in rs if r.answered == 201]) >= 2)
+    parts = bodies(sent)
+    assert len(parts) >= 2 and all(len(part) <= 1600 for part in parts)
+    assert "\n\n".join(parts).replace("\n\n", "") == "".join(paragraphs)  # nothing lost, in order
+    assert not await app.outbox.enqueue("long", ADMIN, "\n\n".join(paragraphs), "forward")  # once per event
+
+
+async def test_outside_the_window_only_the_admin_gets_the_template(fake, prefix, build):  # noqa: F811
+    fake.answer(error(400, 63016), error(400, 63016))
+    app = await build(SHARED_REDIS, prefix, template_sid=TEMPLATE, template_for=ADMIN)
+    await app.outbox.enqueue("status", CUSTOMER, "Tu pedido #1001 está listo", "status")
+    await until(lambda: asyncio.sleep(0, app.reports), what="the customer's message to be reported")
+    assert [r.code for r in app.reports] == [63016]
+    assert all(r.form.get("ContentSid") is None for r in fake.requests)  # no template for a customer
+    await app.outbox.enqueue("order", ADMIN, "🧾 Pedido #1001", "order")
+    sent = await fake.wait_for(lambda rs: any(r.form.get("ContentSid") for r in rs))
+    assert [r.form.get("ContentSid") for r in sent if r.answered == 201] == [TEMPLATE]
