@@ -188,14 +188,22 @@ class LogSender:
 
 
 def sender_for(
-    account_sid: str | None, auth_token: str | None, from_: str | None, log: logging.Logger, timeout: float = SEND_TIMEOUT
+    account_sid: str | None,
+    auth_token: str | None,
+    from_: str | None,
+    log: logging.Logger,
+    timeout: float = SEND_TIMEOUT,
+    api_base: str | None = None,
 ) -> Sender:
     """``TwilioSender`` when all three Twilio settings are given, else ``LogSender`` (local runs).
+    ``api_base``: tests only, a local fake of Twilio's API.
 
     Whether a half-configured Twilio is acceptable is the settings' call (production should
     refuse it); here it is said once, loudly, so a missing variable is not a silent log-only bot.
     """
     if account_sid and auth_token and from_:
+        if api_base:
+            return TwilioSender(account_sid, auth_token, from_, log, timeout, lambda: BaseUrlTwilioHttpClient(api_base))
         return TwilioSender(account_sid, auth_token, from_, log, timeout)
     if account_sid or auth_token or from_:
         log.warning(

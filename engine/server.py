@@ -34,7 +34,7 @@ from engine.outbox import Outbox
 from engine.overrides import Overrides
 from engine.redis_jobqueue import RedisJobQueue
 from engine.retry import RetryPolicy
-from engine.sender import BaseUrlTwilioHttpClient, LogSender, Sender, TwilioSender
+from engine.sender import Sender, sender_for
 from engine.fallback import FallbackStore
 from engine.locks import CustomerLocks
 from engine.logs import LOGGER, configure_logging
@@ -107,7 +107,10 @@ def create_app(
         order_store = orders or await open_order_store(
             settings.supabase_url, str(settings.supabase_key) if settings.supabase_key else None, settings.orders_db_path
         )
-        send = sender or make_sender(settings, log)
+        auth = str(settings.twilio_auth_token) if settings.twilio_auth_token else None
+        send = sender or sender_for(
+            settings.twilio_account_sid, auth, settings.twilio_whatsapp_from, log, api_base=settings.twilio_api_base
+        )
         policy = retry or RetryPolicy()
         # Durable queues: messages to send, and orders waiting for the order store.
         queues = {
@@ -216,19 +219,6 @@ def create_app(
         ],
         middleware=cors(settings.frontend_url),
         lifespan=lifespan,
-    )
-
-
-def make_sender(settings: Settings, log: logging.Logger) -> Sender:
-    """Twilio when its credentials are set; otherwise every send is written to the log, marked."""
-    if not settings.sends_through_twilio:
-        return LogSender(log)
-    assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from
-    extra: dict[str, Any] = {}
-    if settings.twilio_api_base:  # tests only: a local fake of Twilio's API
-        extra["http_client"] = lambda: BaseUrlTwilioHttpClient(settings.twilio_api_base)
-    return TwilioSender(
-        settings.twilio_account_sid, str(settings.twilio_auth_token), settings.twilio_whatsapp_from, log, **extra
     )
 
 
