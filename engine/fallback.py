@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 from redis.exceptions import RedisError
 
 from engine.redis_store import RedisStore
-from engine.store import WRITES, Delete, Get, MemoryStore, Op, Set, SetIfAbsent, Shortcuts
+from engine.store import WRITES, Admit, Delete, Get, MemoryStore, Op, Set, SetIfAbsent, Shortcuts
 
 #: What a Redis that is down, unreachable or overloaded raises.
 REDIS_DOWN = (RedisError, OSError, asyncio.TimeoutError)
@@ -131,17 +131,24 @@ class FallbackStore(Shortcuts):
             else:
                 self._mirror(ops, results)
                 return results
-        for op in ops:
+        results = await self.memory.run(ops)
+        for op, result in zip(ops, results):
+            if isinstance(op, Admit) and not result:
+                break  # nothing after a refusal ran
             if isinstance(op, WRITES) and self._carried(op.key):
                 self._dirty.add(op.key)
-        return await self.memory.run(ops)
+        return results
 
     def _carried(self, key: str) -> bool:
         return bool(self._carry_over) and key.startswith(self._carry_over)
 
     def _mirror(self, ops: Sequence[Op], results: list[Any]) -> None:
         """Copy to memory what Redis just stored under the carried-over prefixes."""
+        if not self._carry_over:
+            return
         for op, result in zip(ops, results):
+            if isinstance(op, Admit) and not result:
+                break  # nothing after a refusal ran
             if isinstance(op, Set) and self._carried(op.key):
                 self.memory.apply(op)
             elif isinstance(op, SetIfAbsent) and result and self._carried(op.key):

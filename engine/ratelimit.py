@@ -45,14 +45,15 @@ class RateLimiter:
         self._window = window
 
     def count(self, customer: str) -> list[Incr]:
-        """The operations counting one message from ``customer`` (see ``verdict``)."""
+        """The operations counting one message from ``customer`` (see ``verdict``); each carries
+        its limit, so an ``Admit`` after them goes on only when ``verdict`` would allow."""
         window = int(self._now()) // self._window
         ttl = self._window + 5  # outlives its window a little, whatever the clocks' drift
         ops = []
         if self._per_customer:
-            ops.append(Incr(f"rl:c:{customer}:{window}", ttl))
+            ops.append(Incr(f"rl:c:{customer}:{window}", ttl, self._per_customer))
         if self._overall:
-            ops.append(Incr(f"rl:all:{window}", ttl))
+            ops.append(Incr(f"rl:all:{window}", ttl, self._overall))
         return ops
 
     async def verdict(self, customer: str, counts: list[int]) -> Verdict:

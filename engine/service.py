@@ -1,9 +1,9 @@
 """Answering one delivered message: once, in turn, within the limits, with the session stored.
 
-For each delivery: skip a ``MessageSid`` already seen and apply the rate limits (one round trip
-to the store), wait for the customer's turn and load the session (one), let the runtime decide,
-carry out the effects, store the new session with its expiry and let go of the turn (one), and
-return the replies. Transport-free: ``engine.server`` does HTTP.
+For each delivery: skip a ``MessageSid`` already seen, apply the rate limits, take the customer's
+turn and load the session (one round trip to the store), let the runtime decide, carry out the
+effects, store the new session with its expiry and let go of the turn (one), and return the
+replies. Transport-free: ``engine.server`` does HTTP.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from engine.ratelimit import WAIT_TEXT, RateLimiter
 from engine.session import Session
 from engine.overrides import OVERRIDES_KEY, Overrides
 from engine.sessions import Sessions
-from engine.store import Get, Store
+from engine.store import Get, Op, Store
 from engine.webhook import Delivery
 
 Handle = Callable[[Any, "Session | None", Inbound, datetime, Overrides], Outcome]
@@ -82,25 +82,48 @@ class ChatService:
         customer = delivery.inbound.customer
         sid = delivery.message_sid
         marks = [self._seen.mark(sid)] if sid is not None else []
-        admission = await self._store.run([*marks, *self._limiter.count(customer)])
-        if marks and not admission[0]:
-            self._log.info("🔁 Mensaje repetido de %s: ya atendido, se ignora", who)
-            return Answer((), "duplicate")
+        admission: list[Op] = [*marks, *self._limiter.count(customer)]
         if self._admin is not None and customer == self._admin_number:
+            if marks and not (await self._store.run(admission))[0]:
+                return self._duplicate(who)
             return await self._answer_admin(delivery)
-        verdict = await self._limiter.verdict(customer, admission[len(marks):])
-        if not verdict.allowed:
-            if verdict.notify:
-                self._log.warning("🐢 Demasiados mensajes de %s: se le pide esperar", who)
-            return Answer((self._wait_text,) if verdict.notify else (), "limited")
+        if self._locks.busy(customer):
+            # Another message of this customer is being answered here: a repeat or a message over
+            # the limits is answered now, not after waiting for that one.
+            refusal = await self._refusal(who, customer, marks, await self._store.run(admission))
+            if refusal is not None:
+                return refusal
+            admission = []
+        turn = self._locks.turn(customer, [self._sessions.fetch(customer), Get(OVERRIDES_KEY)], admission)
         try:
-            async with self._locks.turn(customer, [self._sessions.fetch(customer), Get(OVERRIDES_KEY)]) as turn:
-                replies = await self._converse(delivery, who, turn)
+            async with turn:
+                if turn.admitted:
+                    replies = await self._converse(delivery, who, turn)
         except Exception:
-            if sid is not None:
+            if sid is not None and turn.admitted:
                 await self._seen.forget(sid)  # let Twilio's retry be handled
             raise
+        if not turn.admitted:
+            refusal = await self._refusal(who, customer, marks, turn.admission)
+            if refusal is None:
+                raise RuntimeError("the store refused a message the rate limiter lets in")
+            return refusal
         return Answer(replies, "handled")
+
+    def _duplicate(self, who: str) -> Answer:
+        self._log.info("🔁 Mensaje repetido de %s: ya atendido, se ignora", who)
+        return Answer((), "duplicate")
+
+    async def _refusal(self, who: str, customer: str, marks: list[Any], admission: list[Any]) -> Answer | None:
+        """The answer to a message its ``admission`` results refuse (None: it is let in)."""
+        if marks and not admission[0]:
+            return self._duplicate(who)
+        verdict = await self._limiter.verdict(customer, admission[len(marks):])
+        if verdict.allowed:
+            return None
+        if verdict.notify:
+            self._log.warning("🐢 Demasiados mensajes de %s: se le pide esperar", who)
+        return Answer((self._wait_text,) if verdict.notify else (), "limited")
 
     async def _answer_admin(self, delivery: Delivery) -> Answer:
         """The admin's messages are commands, answered in the TwiML reply; never an order."""

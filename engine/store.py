@@ -45,6 +45,8 @@ class Incr:
 
     key: str
     ttl: float | None = None
+    limit: int | None = None
+    """For a later ``Admit``: a count above ``limit`` refuses the call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +62,35 @@ class Release:
     token: str
 
 
-Op = Union[Get, Set, SetIfAbsent, Incr, Delete, Release]
+@dataclass(frozen=True, slots=True)
+class Admit:
+    """Go on with the call only if every operation before it admits: each ``SetIfAbsent`` stored
+    its value and each ``Incr`` stayed within its ``limit``. The result says whether the call went
+    on; after a refusal nothing more runs and the results of the operations left are None.
+
+    So a message's admission (its id seen for the first time, its rate limits) and what follows
+    it (taking the customer's turn, reading the session) share one round trip."""
+
+
+Op = Union[Get, Set, SetIfAbsent, Incr, Delete, Release, Admit]
 WRITES = (Set, SetIfAbsent, Incr, Delete, Release)
+
+
+def admits(op: Op, result: Any) -> bool:
+    """Whether ``op``, having given ``result``, lets a later ``Admit`` go on."""
+    if isinstance(op, SetIfAbsent):
+        return bool(result)
+    if isinstance(op, Incr):
+        return op.limit is None or result <= op.limit
+    return True
 
 
 class Store(Protocol):
     """Strings under keys, each with an expiry in seconds.
 
-    ``run`` carries out several operations in order in one round trip (a message needs three:
-    admission, taking the customer's turn with the session, storing it and letting go). The
-    others are shortcuts for a single operation.
+    ``run`` carries out several operations in order in one round trip (a message needs two:
+    admission with taking the customer's turn and reading the session, then storing it and
+    letting go). The others are shortcuts for a single operation.
     """
 
     async def run(self, ops: Sequence[Op]) -> list[Any]:
@@ -118,8 +139,12 @@ class KeyedLocks:
     def __len__(self) -> int:
         return len(self._locks)
 
-    @asynccontextmanager
-    async def hold(self, key: str, wait: float | None = None) -> AsyncIterator[None]:
+    def __contains__(self, key: str) -> bool:
+        """Whether ``key``'s lock is held or awaited here."""
+        return key in self._locks
+
+    async def acquire(self, key: str, wait: float | None = None) -> None:
+        """Wait for ``key``'s lock (``LockTimeout`` after ``wait`` seconds, if given); see ``release``."""
         lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
         try:
@@ -131,16 +156,28 @@ class KeyedLocks:
                         await lock.acquire()
                 except TimeoutError:
                     raise LockTimeout(key) from None
-            try:
-                yield
-            finally:
-                lock.release()
+        except BaseException:
+            self._leave(key)
+            raise
+
+    def release(self, key: str) -> None:
+        self._locks[key][0].release()
+        self._leave(key)
+
+    def _leave(self, key: str) -> None:
+        lock, users = self._locks[key]
+        if users == 1:
+            del self._locks[key]
+        else:
+            self._locks[key] = (lock, users - 1)
+
+    @asynccontextmanager
+    async def hold(self, key: str, wait: float | None = None) -> AsyncIterator[None]:
+        await self.acquire(key, wait)
+        try:
+            yield
         finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            self.release(key)
 
 
 class MemoryStore(Shortcuts):
@@ -176,7 +213,18 @@ class MemoryStore(Shortcuts):
             del self._data[key]
 
     async def run(self, ops: Sequence[Op]) -> list[Any]:
-        return [self.apply(op) for op in ops]
+        results: list[Any] = []
+        admitted = True
+        for op in ops:
+            if isinstance(op, Admit):
+                results.append(admitted)
+                if not admitted:
+                    return results + [None] * (len(ops) - len(results))
+                continue
+            result = self.apply(op)
+            results.append(result)
+            admitted = admitted and admits(op, result)
+        return results
 
     def apply(self, op: Op) -> Any:
         if isinstance(op, Get):

@@ -9,7 +9,7 @@ import pytest
 
 from engine.locks import CustomerLocks
 from engine.redis_store import RedisStore, connect
-from engine.store import Get, LockTimeout, MemoryStore, Set
+from engine.store import Get, LockTimeout, MemoryStore, Set, SetIfAbsent
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.anyio
@@ -81,3 +81,17 @@ async def test_a_turn_fetches_and_stores_with_the_lock_and_frees_itself_after_a_
     async with locks.turn("ana"):
         pass  # taken once the crashed holder's lock expired
     await client.aclose()
+
+
+async def test_a_refused_admission_takes_no_turn_and_fetches_nothing():
+    store = MemoryStore(time.time)
+    await store.set("s:ana", "session", 60)
+    locks = CustomerLocks(store)
+    admit = [SetIfAbsent("seen:SM1", "1", 60)]
+    async with locks.turn("ana", [Get("s:ana")], admit) as turn:
+        assert (turn.admitted, turn.admission, turn.fetched) == (True, [True], ["session"])
+        assert await store.get(CustomerLocks.key("ana")) is not None
+    async with locks.turn("ana", [Get("s:ana")], admit) as turn:
+        assert (turn.admitted, turn.admission, turn.fetched) == (False, [False], [])
+        assert await store.get(CustomerLocks.key("ana")) is None
+    assert len(locks) == 0

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from engine.redis_store import RedisStore, connect
-from engine.store import Delete, Get, Incr, KeyedLocks, MemoryStore, Release, Set, SetIfAbsent
+from engine.store import Admit, Delete, Get, Incr, KeyedLocks, MemoryStore, Release, Set, SetIfAbsent
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.anyio
@@ -41,6 +41,13 @@ async def test_values_are_stored_and_deleted(store):
     assert await store.get("a") is None
 
 
+async def test_any_text_comes_back_unchanged(store):
+    text = 'comillas " \\ barra / línea\nnulo \x00 \u2028 🌮 {"json": [1, null]} \udbff\udfff'.encode("utf-16", "surrogatepass").decode("utf-16")
+    await store.set("t", text, 60)
+    await store.set("empty", "", 60)
+    assert await store.run([Get("t"), SetIfAbsent("t", "x", 60), Get("t"), Get("empty")]) == [text, False, text, ""]
+
+
 async def test_set_if_absent_stores_only_the_first_value(store):
     assert await store.set_if_absent("k", "first", 60) is True
     assert await store.set_if_absent("k", "second", 60) is False
@@ -67,6 +74,19 @@ async def test_several_operations_run_in_order_in_one_call(store):
         Delete("session"), Get("session"),
     ])
     assert results == [True, None, None, "v1", 1, 2, False, True, None, None, None]
+
+
+async def test_admit_goes_on_only_when_every_check_before_it_passes(store):
+    go = [SetIfAbsent("seen:1", "1", 60), Incr("count", 60, limit=2), Admit(), SetIfAbsent("lock", "t", 5), Get("s")]
+    assert await store.run(go) == [True, 1, True, True, None]
+    await store.delete("lock")
+    # A repeated id: everything before the Admit still runs (the count goes up), nothing after it.
+    assert await store.run(go) == [False, 2, False, None, None]
+    assert await store.get("lock") is None
+    over = [SetIfAbsent("seen:2", "1", 60), Incr("count", 60, limit=2), Admit(), Set("s", "v", 60)]
+    assert await store.run(over) == [True, 3, False, None]
+    assert await store.get("s") is None
+    assert await store.run([Incr("count", 60), Admit(), Get("count")]) == [4, True, "4"]  # no limit
 
 
 async def test_a_lock_key_keeps_a_second_owner_out_until_released(store):
@@ -130,6 +150,15 @@ def test_keys_carry_the_prefix(prefix):  # noqa: F811
 
     asyncio.run(scenario())
     assert redis.Redis.from_url(SHARED_REDIS, decode_responses=True).get(prefix + "x") == "1"
+
+
+async def test_a_redis_that_forgot_the_script_gets_it_again(prefix):  # noqa: F811
+    client = connect(SHARED_REDIS)
+    store = RedisStore(client, prefix)
+    await store.set("k", "v", 60)
+    await client.script_flush()  # as after a restart
+    assert await store.get("k") == "v"
+    await client.aclose()
 
 
 async def test_a_burst_beyond_the_connection_pool_waits_instead_of_failing(prefix):  # noqa: F811
