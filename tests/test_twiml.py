@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from engine.twiml import WHATSAPP_LIMIT, split_message, twiml, units
+from engine.twiml import WHATSAPP_LIMIT, split_message, twilio_twiml, twiml, units
 
 
 def messages(document: str) -> list[ET.Element]:
@@ -43,3 +43,15 @@ def test_words_are_not_cut_when_there_is_a_space():
     pieces = split_message(text)
     assert " ".join(pieces) == text
     assert all(units(piece) <= WHATSAPP_LIMIT for piece in pieces)
+
+
+def test_the_document_is_exactly_what_twilio_would_write():
+    tricky = [
+        "¡Hola! <b>tacos</b> & más > menos", 'Dijo "sí" y \'no\'', "línea\r\notra\tcon tab", "🌮🌯 \u200b \x0b",
+        "&amp; ya escapado &lt;", ("Taco al pastor con piña. " * 80).strip(),
+    ]
+    for to in (None, "whatsapp:+5215512345678", 'rare "to" <&>\r\n\t'):
+        assert twiml([], to=to) == twilio_twiml([], to=to)
+        assert twiml(tricky, to=to) == twilio_twiml(tricky, to=to)
+        for text in tricky:
+            assert twiml([text], to=to) == twilio_twiml([text], to=to)

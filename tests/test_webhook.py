@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 from starlette.requests import Request
+from twilio.request_validator import RequestValidator
 
 from engine.messages import Location
-from engine.webhook import MAX_TEXT, Refused, parse_form, public_url, read_delivery
+from engine.webhook import (
+    MAX_TEXT,
+    Refused,
+    parse_form,
+    public_url,
+    read_delivery,
+    signed,
+)
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -78,3 +86,27 @@ def test_the_signed_url_is_the_public_one_behind_a_proxy():
     assert public_url(request("/webhook", b"a=1&b=2"), "https://bot.example.com") == "https://bot.example.com/webhook?a=1&b=2"
     assert public_url(request("/webhook"), "https://bot.example.com") == "https://bot.example.com/webhook"
     assert public_url(request("/webhook"), None) == "http://10.0.0.7:10000/webhook"
+
+
+def test_the_signature_verdict_is_twilios():
+    validator = RequestValidator("token")
+    forms = [
+        parse_form(b"From=whatsapp%3A%2B5215512345678&Body=hola+%C3%B1&MessageSid=SM1&NumMedia=0", FORM),
+        parse_form(b"Body=a&Body=b&Body=a&Empty=", FORM),
+        parse_form(b"", FORM),
+    ]
+    urls = ["https://bot.example.com/webhook", "https://bot.example.com:443/webhook?x=1", "http://10.0.0.7:10000/webhook"]
+    for form in forms:
+        for url in urls:
+            for algorithm in (None, "HMAC_SHA256", "HMAC_MD5"):
+                for signed_url in (url, url.replace(":443", "").replace("com/", "com:443/")):
+                    try:
+                        good = validator.compute_signature(signed_url, form, algorithm)
+                    except ValueError:  # an algorithm twilio does not know
+                        good = "whatever"
+                    for signature in (good, good[:-2] + "==", "", "ñ"):
+                        headers = [(b"x-twilio-signature", signature.encode())]
+                        if algorithm:
+                            headers.append((b"x-twilio-webhooks-signature-settings", f"key=k,algorithm={algorithm}".encode()))
+                        mine = signed(validator, Request({"type": "http", "headers": headers}), url, form)
+                        assert mine == (bool(signature) and validator.validate(url, form, signature, algorithm))
