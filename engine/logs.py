@@ -29,13 +29,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    """``2026-11-27 14:00:00 INFO    message``; the time is written once a second, not once a line."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+        self._second: int | None = None
+        self._time = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second:  # handlers format under their lock: no race here
+            self._time = super().formatTime(record, datefmt)
+            self._second = second
+        return self._time
+
+
 def configure_logging(level: str = "INFO", format: str = "text", stream: TextIO | None = None) -> logging.Logger:
     """Send every log (ours, uvicorn's, redis-py's) to ``stream`` in ``format``; our logger."""
     handler = logging.StreamHandler(stream or sys.stderr)
     if format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -51,4 +67,7 @@ def configure_logging(level: str = "INFO", format: str = "text", stream: TextIO 
 
 def safe(text: str, limit: int = 80) -> str:
     """``text`` fit for a log line: anything unprintable escaped, at most ``limit`` characters."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text[:limit])
+    text = text[:limit]
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
