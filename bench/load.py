@@ -6,8 +6,10 @@ then the same load hits the floor (``bench/floor.py``: parse the form, one Redis
 TwiML). Prints messages per second, p50/p99 latency, the ratio to the floor, and the Redis memory
 of a typical session (``MEMORY USAGE``, mid-order at the summary step).
 
-    .venv/bin/python bench/load.py [--seconds 10] [--connections 32]
+    .venv/bin/python bench/load.py [--seconds 10] [--connections 32] [--rounds 1]
 
+With ``--rounds 3`` the two targets are measured by turns, three times each, and the medians are
+compared: on a machine shared with other work, a burst of it then cannot favour one target.
 Starts its own ``redis-server`` on a free port (nothing on disk) and stops everything it started.
 """
 
@@ -101,17 +103,20 @@ class Tally:
     orders: int = 0
 
 
-async def customer_loop(port: int, worker: int, stop_at: float, measure_from: float, tally: Tally) -> None:
+async def customer_loop(
+    port: int, worker: int, stop_at: float, measure_from: float, tally: Tally, round_: int = 0
+) -> None:
     validator = RequestValidator(TOKEN)
     connection = Connection(port)
     conversation = 0
     try:
         while time.perf_counter() < stop_at:
             conversation += 1
-            sender = f"whatsapp:+52155{worker:03d}{conversation:05d}"
+            # Each round has customers (and message ids) of its own: nobody runs into a rate limit.
+            sender = f"whatsapp:+52155{round_ or ''}{worker:03d}{conversation:05d}"
             for turn, text in enumerate(CONVERSATION):
                 fields = {
-                    "MessageSid": f"SM{worker:04d}{conversation:08d}{turn:02d}", "From": sender, "Body": text,
+                    "MessageSid": f"SM{round_ or ''}{worker:04d}{conversation:08d}{turn:02d}", "From": sender, "Body": text,
                     "ProfileName": "Ana", "NumMedia": "0", "To": "whatsapp:+14155238886",
                     "WaId": sender[10:], "AccountSid": "AC" + "0" * 32,
                 }
@@ -132,11 +137,11 @@ async def customer_loop(port: int, worker: int, stop_at: float, measure_from: fl
         connection.close()
 
 
-async def drive(port: int, connections: int, seconds: float, warmup: float) -> tuple[Tally, float]:
+async def drive(port: int, connections: int, seconds: float, warmup: float, round_: int = 0) -> tuple[Tally, float]:
     tally = Tally()
     begin = time.perf_counter()
     measure_from, stop_at = begin + warmup, begin + warmup + seconds
-    await asyncio.gather(*(customer_loop(port, n, stop_at, measure_from, tally) for n in range(connections)))
+    await asyncio.gather(*(customer_loop(port, n, stop_at, measure_from, tally, round_) for n in range(connections)))
     return tally, seconds
 
 
@@ -149,14 +154,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def report(name: str, tally: Tally, seconds: float) -> float:
+@dataclass
+class Figures:
+    rate: float
+    p50: float
+    p99: float
+    cpu: float
+    """Server CPU (user + system) per message, in µs."""
+
+
+def report(name: str, tally: Tally, seconds: float, cpu: float) -> Figures:
     rate = len(tally.latencies) / seconds
     ordered = sorted(tally.latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
     print(f"{name:<9} {rate:8.0f} msg/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
-          f"errors {tally.errors}   orders {tally.orders}")
-    return rate
+          f"errors {tally.errors}   orders {tally.orders}   server CPU ≈ {cpu:.0f} µs per message")
+    return Figures(rate, p50, p99, cpu)
 
 
 def typical_session_bytes(port: int, redis_port: int, prefix: str) -> tuple[int, int]:
@@ -182,6 +196,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per target")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1, help="measure each target this many times, by turns")
     arguments = parser.parse_args()
 
     started: list[subprocess.Popen] = []
@@ -224,17 +239,27 @@ def main() -> int:
         started.append(floor)
         wait_until_up(floor_port, floor)
 
+        rounds = max(1, arguments.rounds)
         print(f"{arguments.connections} connections, {arguments.seconds:.0f} s measured after "
-              f"{arguments.warmup:.0f} s warm-up, one worker each, loopback, {os.cpu_count()} CPUs")
-        rates = {}
-        for name, port, process in (("service", service_port, service), ("floor", floor_port, floor)):
-            before = cpu_seconds(process.pid)
-            tally, seconds = asyncio.run(drive(port, arguments.connections, arguments.seconds, arguments.warmup))
-            cpu = cpu_seconds(process.pid) - before
-            rates[name] = report(name, tally, seconds)
-            total = len(tally.latencies) * (1 + arguments.warmup / seconds)  # roughly, warm-up included
-            print(f"{'':9} server CPU ≈ {cpu / total * 1e6:.0f} µs per message")
-        service_rate, floor_rate = rates["service"], rates["floor"]
+              f"{arguments.warmup:.0f} s warm-up, one worker each, loopback, {os.cpu_count()} CPUs"
+              + (f", {rounds} rounds by turns" if rounds > 1 else ""))
+        figures: dict[str, list[Figures]] = {"service": [], "floor": []}
+        for round_ in range(rounds):
+            for name, port, process in (("service", service_port, service), ("floor", floor_port, floor)):
+                before = cpu_seconds(process.pid)
+                tally, seconds = asyncio.run(
+                    drive(port, arguments.connections, arguments.seconds, arguments.warmup, round_))
+                cpu = cpu_seconds(process.pid) - before
+                total = len(tally.latencies) * (1 + arguments.warmup / seconds)  # roughly, warm-up included
+                figures[name].append(report(name, tally, seconds, cpu / total * 1e6))
+        if rounds > 1:
+            for name, measured in figures.items():
+                print(f"{name:<9} {statistics.median(f.rate for f in measured):8.0f} msg/s   "
+                      f"p50 {statistics.median(f.p50 for f in measured):6.2f} ms   "
+                      f"p99 {statistics.median(f.p99 for f in measured):6.2f} ms   "
+                      f"server CPU ≈ {statistics.median(f.cpu for f in measured):.0f} µs per message   (medians)")
+        service_rate = statistics.median(f.rate for f in figures["service"])
+        floor_rate = statistics.median(f.rate for f in figures["floor"])
         print(f"service / floor: {service_rate / floor_rate:.2f}")
         memory, size = typical_session_bytes(service_port, redis_port, prefix)
         print(f"typical session (order summary): {size} bytes of JSON, MEMORY USAGE {memory} bytes")
