@@ -9,12 +9,10 @@ and the look-up by key and the insert cannot interleave with another writer.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import json
 import sqlite3
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -36,7 +34,7 @@ from engine.orders import (
 
 T = TypeVar("T")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-BUSY_SECONDS = 30.0
+BUSY_SECONDS = 5.0
 """How long a writer waits for another process's transaction before giving up."""
 
 _STATUS_LIST = ", ".join(f"'{status}'" for status in STATUSES)
@@ -89,7 +87,6 @@ class SqliteOrderStore:
     def __init__(self, path: Path, *, now: Callable[[], datetime] = utc_now) -> None:
         self.path = path
         self._now = now
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orders-sqlite")
         self._db: sqlite3.Connection | None = None
 
     async def save(self, order: Order) -> StoredOrder:
@@ -144,19 +141,19 @@ class SqliteOrderStore:
         return await self._run(lambda db: [_stored(row) for row in db.execute(query, params)])
 
     async def close(self) -> None:
-        def close() -> None:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-        await asyncio.get_running_loop().run_in_executor(self._worker, close)
-        self._worker.shutdown(wait=False)
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._worker, self._call, work)
+        # On the event loop itself: a write to a local WAL file takes tens of microseconds, while a
+        # worker thread has to win the GIL back from a busy loop (measured: 60 ms at the median for
+        # a confirmation under load, against 38 ms for other messages). Waiting for another
+        # process's lock is bounded by BUSY_SECONDS.
+        return self._call(work)
 
     def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Runs on the worker thread: opens the file on first use, then does ``work``."""
+        """Opens the file on first use, then does ``work``."""
         try:
             if self._db is None:
                 self._db = _open(self.path)
@@ -171,7 +168,8 @@ class SqliteOrderStore:
 def _open(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: no implicit transactions; _write opens each one explicitly.
-    db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
+    # check_same_thread off: a store is used by one event loop at a time, whichever thread runs it.
+    db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     _use_wal(db)  # readers never wait for the writer
     db.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable across crashes of the process
