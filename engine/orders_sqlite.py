@@ -160,8 +160,8 @@ class SqliteOrderStore:
             return work(self._db)
         except sqlite3.IntegrityError as error:
             raise OrderStoreError(f"El pedido no cabe en la tabla: {error}") from error
-        except sqlite3.OperationalError as error:
-            # "database is locked" past the busy timeout, a full disk, a missing folder permission.
+        except (sqlite3.OperationalError, OSError) as error:
+            # "database is locked" past the busy timeout, a full disk, a folder that cannot be made.
             raise OrderStoreUnavailable(f"No se pudo usar {self.path}: {error}") from error
 
 

@@ -33,6 +33,7 @@ from engine.operations import ErrorReports, Operations, WaitingOrders
 from engine.orders import OrderStore, open_order_store
 from engine.outbox import Outbox
 from engine.overrides import Overrides
+from engine.phones import mask
 from engine.redis_jobqueue import RedisJobQueue
 from engine.retry import RetryPolicy
 from engine.sender import Sender, sender_for
@@ -177,6 +178,8 @@ def create_app(
             await store.close()
             log.info("👋 Servicio detenido")
 
+    apology = flows.compiled.templates.render("error", {"restaurant": flows.compiled.restaurant_view})
+
     async def webhook(request: Request) -> Response:
         state: State = request.state.state
         try:
@@ -193,8 +196,13 @@ def create_app(
         try:
             answer = await state.service.answer(delivery)
         except LockTimeout:
-            log.error("⏱️ Otro mensaje del mismo cliente tardó demasiado; Twilio puede reintentar")
-            return PlainTextResponse("Ocupado, reintenta", status_code=503)
+            log.error("⏱️ Otro mensaje del mismo cliente tardó demasiado: se le pide volver a escribir")
+            return Response(twiml((apology,), to=delivery.sender), media_type=TWIML)
+        except Exception:
+            # Twilio does not retry a 5xx by default: the customer gets the flows' apology instead
+            # of silence, and may write again (the message was not marked as handled).
+            log.exception("❗ Falla al atender un mensaje de %s", mask(delivery.sender))
+            return Response(twiml((apology,), to=delivery.sender), media_type=TWIML)
         return Response(twiml(answer.replies, to=delivery.sender), media_type=TWIML)
 
     async def health(request: Request) -> Response:

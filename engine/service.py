@@ -86,7 +86,12 @@ class ChatService:
         if self._admin is not None and customer == self._admin_number:
             if marks and not (await self._store.run(admission))[0]:
                 return self._duplicate(who)
-            return await self._answer_admin(delivery)
+            try:
+                return await self._answer_admin(delivery)
+            except Exception:
+                if sid is not None:
+                    await self._seen.forget(sid)  # the command may be sent again
+                raise
         if self._locks.busy(customer):
             # Another message of this customer is being answered here: a repeat or a message over
             # the limits is answered now, not after waiting for that one.

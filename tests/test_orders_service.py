@@ -167,3 +167,26 @@ def test_two_orders_in_one_conversation_are_two_orders(server, twilio, tmp_path)
     assert orders_in(tmp_path) == [(1001, "+525512345678", 75, "nuevo"), (1002, "+525512345678", 60, "nuevo")]
     notices = wait_for(lambda: len(sent_to(twilio, ADMIN)) == 2 and sent_to(twilio, ADMIN), what="both notices")
     assert "#1001" in notices[0] + notices[1] and "#1002" in notices[0] + notices[1]
+
+
+@pytest.fixture
+def broken_store_server(tmp_path: Path, prefix: str, twilio: TwilioFake) -> Iterator[Server]:  # noqa: F811
+    clock = tmp_path / "clock-offset"
+    set_clock(clock, FRIDAY_LUNCH)
+    env = {
+        "REDIS_URL": SHARED_REDIS, "REDIS_KEY_PREFIX": prefix, "TWILIO_AUTH_TOKEN": TOKEN,
+        "PUBLIC_URL": PUBLIC_URL, "TEST_CLOCK_FILE": str(clock), "ADMIN_PHONE_NUMBER": ADMIN,
+        "ORDERS_DB_PATH": "/dev/null/orders.sqlite3",  # a folder that can never be made
+    }
+    process = Server(tmp_path, env).start()
+    yield process
+    if process.process is not None:
+        process.kill()
+
+
+def test_a_store_that_cannot_be_used_loses_no_order_and_answers_no_500(broken_store_server):
+    answers = talk(broken_store_server, ORDER)
+    assert answers[-1] == ["¡Recibimos tu pedido! 🎉 En un momento te mando su número por aquí."]
+    (listing,) = talk(broken_store_server, ["#pedidos"], sender=ADMIN)  # the admin's list needs the store
+    assert listing == ["Perdón, algo falló de nuestro lado 😓 Ya avisamos al equipo. Intenta de nuevo en un momento."]
+    assert "⏳ Pedido de +5255****5678 en espera" in broken_store_server.log()  # kept to be saved later
