@@ -50,6 +50,7 @@ PURPOSES = {
     "admin_handover": "el aviso al encargado cuando piden hablar con alguien",
     "order_status": "el aviso al cliente cuando cambia el estado de su pedido",
     "order_saved_later": "cuando el pedido se guarda pero su número llega después",
+    "rate_limited": "cuando un cliente manda demasiados mensajes seguidos",
 }
 """What each built-in message is for, for the people who must write it."""
 

@@ -45,11 +45,12 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "admin_error": ("customer", "what", "held_back"),
     "order_saved_later": (),
     "error": (),
+    "rate_limited": (),
 }
 """Built-in messages and the extra variables they get."""
 
 SERVICE_MESSAGES = frozenset(key for key in EXTRAS if key.startswith("admin_")) | {
-    "order_status", "order_saved_later", "error",
+    "order_status", "order_saved_later", "error", "rate_limited",
 }
 """Said outside a conversation: they see ``restaurant`` and their extras only."""
 

@@ -33,7 +33,7 @@ from engine.orders import (
 )
 
 TABLE = "orders"
-TIMEOUT_SECONDS = 10.0
+TIMEOUT_SECONDS = 5.0
 """A webhook answers Twilio within 15 s: the store must give up before that."""
 CONFLICT_CODES = ("23505", "409")
 """unique_violation from Postgres; a bare 409 when a proxy hides PostgREST's body."""

@@ -32,7 +32,7 @@ from engine.jobqueue import FallbackJobQueue, MemoryJobQueue
 from engine.operations import ErrorReports, Operations, WaitingOrders
 from engine.orders import OrderStore, open_order_store
 from engine.outbox import Outbox
-from engine.overrides import Overrides
+from engine.overrides import OVERRIDES_KEY, Overrides
 from engine.phones import mask
 from engine.redis_jobqueue import RedisJobQueue
 from engine.retry import RetryPolicy
@@ -100,7 +100,7 @@ def create_app(
         sessions_prefix = Sessions.key("")
         store = FallbackStore(
             redis, memory, log, probe_every=settings.redis_probe_seconds,
-            carry_over=(sessions_prefix, SeenMessages.key("")),
+            carry_over=(sessions_prefix, SeenMessages.key(""), OVERRIDES_KEY),
         )
         await store.start()
         if settings.twilio_auth_token is None:
@@ -153,6 +153,7 @@ def create_app(
             ),
             effects=operations,
             log=log,
+            wait_text=flows.compiled.templates.render("rate_limited", {"restaurant": flows.compiled.restaurant_view}),
             admin_number=admin,
             admin=desk,
             admin_wrote=outbox.wake,

@@ -139,6 +139,10 @@ class Delivery:
     """How many files (photos, voice notes) came with the message."""
 
 
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Control characters XML 1.0 cannot hold: echoed in a reply they would make the TwiML invalid."""
+
+
 def read_delivery(form: ImmutableMultiDict[str, str]) -> Delivery:
     """The message in ``form``, or ``Refused(400)`` without a usable ``From``."""
     sender = form.get("From", "").strip()
@@ -153,7 +157,7 @@ def read_delivery(form: ImmutableMultiDict[str, str]) -> Delivery:
         message_sid=sid,
         inbound=Inbound(
             customer=customer,
-            text=text.strip()[:MAX_TEXT],
+            text=_XML_UNSAFE.sub("", text).strip()[:MAX_TEXT],
             location=_location(form),
             profile_name=profile,
             message_id=sid,

@@ -110,3 +110,9 @@ def test_the_signature_verdict_is_twilios():
                             headers.append((b"x-twilio-webhooks-signature-settings", f"key=k,algorithm={algorithm}".encode()))
                         mine = signed(validator, Request({"type": "http", "headers": headers}), url, form)
                         assert mine == (bool(signature) and validator.validate(url, form, signature, algorithm))
+
+
+def test_characters_xml_cannot_hold_never_reach_a_reply():
+    form = parse_form(b"From=%2B525512345678&Body=Ana%0BL%C3%B3pez%00%0Acalle%095", FORM)
+    text = read_delivery(form).inbound.text
+    assert text == "AnaLópez\ncalle\t5"  # new lines and tabs are text; \x0b and \x00 would break TwiML
