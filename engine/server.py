@@ -81,7 +81,7 @@ def create_app(
     """The service for ``flows`` (loaded by ``engine.loader.load_flows``).
 
     ``handle`` defaults to ``engine.runtime.handle``; ``clock`` to real time in
-    ``settings.timezone``; ``sender`` to Twilio when its credentials are set (else the log);
+    the restaurant's time zone (``hours.yaml``); ``sender`` to Twilio when its credentials are set (else the log);
     ``orders`` to the store the settings name (Supabase, else SQLite); ``retry`` to the
     outbox's default policy.
     """
@@ -89,7 +89,7 @@ def create_app(
         from engine.runtime import handle as runtime_handle
 
         handle = runtime_handle
-    clock = clock or real_clock(settings.timezone)
+    clock = clock or real_clock(flows.hours.timezone)
     log = log or logging.getLogger(LOGGER)
     restaurant = flows.restaurant
 
@@ -266,7 +266,7 @@ def main(
         return 1
     host = host or "127.0.0.1"
     port = port or settings.port
-    clock = service_clock(settings.timezone, settings.test_clock_file)
+    clock = service_clock(flows.hours.timezone, settings.test_clock_file)
     app = create_app(settings, flows, clock=clock, log=log)
     where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     log.info("🌮 Escuchando en %s/webhook", where)

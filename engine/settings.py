@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.config import Config
 from starlette.datastructures import Secret
@@ -51,7 +50,6 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     flows_dir: Path = Path("flows")
-    timezone: str = "America/Mexico_City"
     test_clock_file: Path | None = None
     """Only with ``APP_ENV=test``: a file holding seconds to add to the clock (tests move time)."""
     twilio_account_sid: str | None = None
@@ -150,12 +148,6 @@ def read_settings(config: Config) -> Settings:
         log_format = "text"
 
     clock_file = text("TEST_CLOCK_FILE") if app_env == "test" else None
-    timezone = text("TIMEZONE", "America/Mexico_City") or "America/Mexico_City"
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"TIMEZONE no es una zona horaria conocida (vale {timezone!r}).")
-        timezone = "America/Mexico_City"
 
     account_sid = text("TWILIO_ACCOUNT_SID")
     sender = text("TWILIO_WHATSAPP_CLIENTES")
@@ -208,7 +200,6 @@ def read_settings(config: Config) -> Settings:
         log_level=log_level,
         log_format=log_format,
         flows_dir=Path(text("FLOWS_DIR", "flows") or "flows"),
-        timezone=timezone,
         test_clock_file=Path(clock_file) if clock_file else None,
         twilio_account_sid=account_sid,
         twilio_whatsapp_from=sender,
