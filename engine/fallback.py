@@ -31,6 +31,11 @@ LOST = "⚠️ Se perdió la conexión con Redis, usando memoria mientras vuelve
 BACK = "✅ Redis de vuelta: las sesiones vuelven a Redis"
 
 
+RECOVERY_ROUNDS = 5
+"""Copies of what memory holds before switching back to Redis: what other requests add while one
+copy is in flight goes in the next, so nothing is wiped with the memory."""
+
+
 class FallbackStore(Shortcuts):
     """A ``Store`` over ``redis`` (may be None: memory only) with ``memory`` as the fallback."""
 
@@ -90,13 +95,19 @@ class FallbackStore(Shortcuts):
         self._next_probe = self._monotonic() + self._probe_every  # other calls skip the probe
         try:
             await self.redis.ping()
-            copies: list[Op] = [
-                # written during the outage: newer than Redis's copy; else only restore what was lost
-                (Set if key in self._dirty else SetIfAbsent)(key, value, ttl if ttl is not None else 86400)
-                for key, value, ttl in self.memory.entries(self._carry_over)
-            ]
-            if copies:
-                await self.redis.run(copies)
+            copied: dict[str, str] = {}
+            for _ in range(RECOVERY_ROUNDS):
+                fresh = [e for e in self.memory.entries(self._carry_over) if copied.get(e[0]) != e[1]]
+                if not fresh:
+                    break  # nothing written while copying: switch now, with no await in between
+                await self.redis.run([
+                    # written during the outage: newer than Redis's copy; else only restore what was lost
+                    (Set if key in self._dirty else SetIfAbsent)(key, value, ttl if ttl is not None else 86400)
+                    for key, value, ttl in fresh
+                ])
+                copied.update((key, value) for key, value, _ in fresh)
+            else:
+                return False  # still changing after every round: try again at the next probe
         except REDIS_DOWN:
             return False
         self.memory.clear()

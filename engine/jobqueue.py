@@ -162,15 +162,25 @@ class FallbackJobQueue:
         self._next_probe = self._monotonic() + self._probe_every
         try:
             await self.redis.ping()
-            jobs, marks = self.memory.export()
-            for id, payload, due in jobs:
-                await self.redis.add(id, payload, due)  # refused when Redis has it already
-            for id, left in marks:
-                await self.redis.finish(id, left)  # finished during the outage: not again
         except REDIS_DOWN:
             return False
-        self.memory.clear()
+        # Switch first, then move what memory holds: taking it and emptying memory happen with no
+        # await in between, so a job another request adds meanwhile goes straight to Redis.
         self._on_redis = True
+        jobs, marks = self.memory.export()
+        self.memory.clear()
+        try:
+            for id, left in marks:
+                await self.redis.finish(id, left)  # finished during the outage: never again
+            for id, payload, due in jobs:
+                await self.redis.add(id, payload, due)  # refused when Redis has it already
+        except REDIS_DOWN as error:
+            self._lost(error)
+            for id, payload, due in jobs:  # Redis went away again: nothing moved is lost
+                await self.memory.add(id, payload, due)
+            for id, left in marks:
+                await self.memory.finish(id, left)
+            return False
         if jobs or marks:
             self._log.info("%s (%d)", BACK, len(jobs))
         return True

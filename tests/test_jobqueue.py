@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis
-from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
+from servicekit import SHARED_REDIS, prefix, redis_server  # noqa: F401  (fixtures)
 
 from engine.jobqueue import Job, MemoryJobQueue
 from engine.redis_jobqueue import RedisJobQueue
@@ -110,3 +110,38 @@ async def test_queues_with_different_names_do_not_mix(prefix):  # noqa: F811
     assert await outbox.pending() == 1
     assert await client.exists(prefix + "waiting-orders:done:e", prefix + "outbox:jobs") == 2
     await client.aclose()
+
+
+async def test_jobs_added_while_redis_comes_back_are_not_wiped(redis_server):  # noqa: F811
+    """Recovery copies memory to Redis over several round trips; jobs other requests add
+    meanwhile must reach Redis too, not vanish when the memory is cleared."""
+    import asyncio
+    import logging
+
+    from engine.jobqueue import FallbackJobQueue
+
+    client = connect(redis_server.url)
+    monotonic = Clock()
+    queue = FallbackJobQueue(
+        RedisJobQueue(client, "t:"), MemoryJobQueue(), logging.getLogger("test"), probe_every=5.0, monotonic=monotonic
+    )
+    try:
+        for n in range(5):  # Redis is not running: these wait in memory
+            assert await queue.add(f"before-{n}", "x", 0.0)
+        assert queue.mode == "memory"
+        redis_server.start()
+        monotonic.now += 10  # time to probe again: one add does, the others keep to memory meanwhile
+        async def trickle() -> None:  # other requests arriving meanwhile
+            for n in range(30):
+                assert await queue.add(f"during-{n}", "x", 0.0)
+                await asyncio.sleep(0.0005)  # paced, so they land between the recovery's copies
+
+        # One add starts the recovery; the trickle goes on while its copies are in flight.
+        await asyncio.gather(queue.add("recovery", "x", 0.0), trickle())
+        await queue.add("after", "x", 0.0)
+        assert queue.mode == "redis"
+        stored = redis_server.client().hkeys("t:outbox:jobs")
+        expected = {f"before-{n}" for n in range(5)} | {f"during-{n}" for n in range(30)} | {"recovery", "after"}
+        assert set(stored) == expected
+    finally:
+        await client.aclose()
