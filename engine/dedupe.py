@@ -26,10 +26,6 @@ class SeenMessages:
         """The operation marking ``message_sid``: its result is True on the first delivery only."""
         return SetIfAbsent(self.key(message_sid), "1", self._remember)
 
-    async def first_time(self, message_sid: str) -> bool:
-        """True for the first delivery of ``message_sid``, False for every later one."""
-        return bool((await self._store.run([self.mark(message_sid)]))[0])
-
     async def forget(self, message_sid: str) -> None:
         """Let a retry of ``message_sid`` through (its first delivery failed)."""
         await self._store.delete(self.key(message_sid))

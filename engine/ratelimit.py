@@ -14,8 +14,6 @@ from typing import Callable
 
 from engine.store import Incr, Store
 
-WAIT_TEXT = "⏳ Espera un momento, por favor: recibimos muchos mensajes seguidos. Vuelve a escribir en un minuto."
-
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -68,7 +66,3 @@ class RateLimiter:
             first = await self._store.set_if_absent(f"rl:told:{customer}:{window}", "1", self._window + 5)
             return Verdict(False, notify=first)
         return ALLOWED
-
-    async def check(self, customer: str) -> Verdict:
-        """Count one message from ``customer`` and say whether to handle it."""
-        return await self.verdict(customer, await self._store.run(self.count(customer)))

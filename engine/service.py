@@ -20,7 +20,7 @@ from engine.locks import CustomerLocks, Turn
 from engine.logs import safe
 from engine.messages import Inbound, Outcome
 from engine.phones import mask
-from engine.ratelimit import WAIT_TEXT, RateLimiter
+from engine.ratelimit import RateLimiter
 from engine.session import Session
 from engine.overrides import OVERRIDES_KEY, Overrides
 from engine.sessions import Sessions
@@ -57,7 +57,7 @@ class ChatService:
         limiter: RateLimiter,
         effects: EffectRunner,
         log: logging.Logger,
-        wait_text: str = WAIT_TEXT,
+        wait_text: str = "",
         admin_number: str | None = None,
         admin: Admin | None = None,
         admin_wrote: Callable[[], Awaitable[None]] | None = None,
@@ -128,7 +128,7 @@ class ChatService:
             return None
         if verdict.notify:
             self._log.warning("🐢 Demasiados mensajes de %s: se le pide esperar", who)
-        return Answer((self._wait_text,) if verdict.notify else (), "limited")
+        return Answer((self._wait_text,) if verdict.notify and self._wait_text else (), "limited")
 
     async def _answer_admin(self, delivery: Delivery) -> Answer:
         """The admin's messages are commands, answered in the TwiML reply; never an order."""

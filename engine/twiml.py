@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from twilio.twiml.messaging_response import MessagingResponse
 
 WHATSAPP_LIMIT = 1600
 
@@ -89,15 +88,3 @@ def twiml(replies: Iterable[str], to: str | None = None, limit: int = WHATSAPP_L
         return EMPTY
     opening = "<Message>" if to is None else f'<Message to="{_attribute(to)}">'
     return f"{DECLARATION}<Response>{''.join(f'{opening}{_text(piece)}</Message>' for piece in pieces)}</Response>"
-
-
-def twilio_twiml(replies: Iterable[str], to: str | None = None, limit: int = WHATSAPP_LIMIT) -> str:
-    """``twiml`` built with twilio's ``MessagingResponse``: the reference it must equal."""
-    response = MessagingResponse()
-    for reply in replies:
-        for piece in split_message(reply, limit):
-            if to is None:
-                response.message(piece)
-            else:
-                response.message(piece, to=to)
-    return str(response)

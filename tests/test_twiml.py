@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 
-from engine.twiml import WHATSAPP_LIMIT, split_message, twilio_twiml, twiml, units
+from twilio.twiml.messaging_response import MessagingResponse
+
+from engine.twiml import WHATSAPP_LIMIT, split_message, twiml, units
 
 
 def messages(document: str) -> list[ET.Element]:
@@ -55,3 +58,15 @@ def test_the_document_is_exactly_what_twilio_would_write():
         assert twiml(tricky, to=to) == twilio_twiml(tricky, to=to)
         for text in tricky:
             assert twiml([text], to=to) == twilio_twiml([text], to=to)
+
+
+def twilio_twiml(replies: Iterable[str], to: str | None = None, limit: int = WHATSAPP_LIMIT) -> str:
+    """``twiml`` built with twilio's ``MessagingResponse``: the reference it must equal."""
+    response = MessagingResponse()
+    for reply in replies:
+        for piece in split_message(reply, limit):
+            if to is None:
+                response.message(piece)
+            else:
+                response.message(piece, to=to)
+    return str(response)
