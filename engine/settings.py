@@ -78,10 +78,6 @@ class Settings:
     def production(self) -> bool:
         return self.app_env == "production" or self.render
 
-    @property
-    def signatures_required(self) -> bool:
-        return self.twilio_auth_token is not None
-
     def check(self) -> Settings:
         """These settings, or ``SettingsError`` with the first reason they cannot run."""
         if self.problems:
