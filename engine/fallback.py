@@ -36,6 +36,46 @@ RECOVERY_ROUNDS = 5
 copy is in flight goes in the next, so nothing is wiped with the memory."""
 
 
+class RedisHealth:
+    """Whether Redis is in use and, while it is not, when to try it again.
+
+    Shared by everything that falls back to memory (the store, the job queues): one outage is
+    logged once per user, and Redis is probed at most every ``probe_every`` seconds.
+    """
+
+    def __init__(
+        self, log: logging.Logger, lost_text: str, probe_every: float, monotonic: Callable[[], float], up: bool
+    ) -> None:
+        self.on_redis = up
+        self._log = log
+        self._lost_text = lost_text
+        self._probe_every = probe_every
+        self._monotonic = monotonic
+        self._next_probe = 0.0
+
+    @property
+    def mode(self) -> str:
+        """``redis`` or ``memory``: where data goes right now."""
+        return "redis" if self.on_redis else "memory"
+
+    def time_to_probe(self) -> bool:
+        """True at most once every ``probe_every`` seconds (the caller then tries Redis)."""
+        if self._monotonic() < self._next_probe:
+            return False
+        self.wait()
+        return True
+
+    def wait(self) -> None:
+        """No new probe before ``probe_every`` seconds from now."""
+        self._next_probe = self._monotonic() + self._probe_every
+
+    def lost(self, error: BaseException) -> None:
+        if self.on_redis:
+            self.on_redis = False
+            self._log.warning("%s (%s)", self._lost_text, type(error).__name__)
+        self.wait()
+
+
 class FallbackStore(Shortcuts):
     """A ``Store`` over ``redis`` (may be None: memory only) with ``memory`` as the fallback."""
 
@@ -51,18 +91,15 @@ class FallbackStore(Shortcuts):
         self.redis = redis
         self.memory = memory
         self._log = log
-        self._probe_every = probe_every
         self._carry_over = carry_over
-        self._monotonic = monotonic
-        self._on_redis = False
-        self._next_probe = 0.0
+        self._health = RedisHealth(log, LOST, probe_every, monotonic, up=False)
         self._dirty: set[str] = set()
         """Carried-over keys written to memory during the current outage."""
 
     @property
     def mode(self) -> str:
         """``redis`` or ``memory``: where data goes right now."""
-        return "redis" if self._on_redis else "memory"
+        return self._health.mode
 
     async def start(self) -> None:
         """Try Redis once and say which store is in use."""
@@ -77,9 +114,9 @@ class FallbackStore(Shortcuts):
                 raise RedisError("a value written could not be read back")
         except REDIS_DOWN as error:
             self._log.warning("%s (%s)", UNAVAILABLE, type(error).__name__)
-            self._next_probe = self._monotonic() + self._probe_every
+            self._health.wait()
             return
-        self._on_redis = True
+        self._health.on_redis = True
         self._log.info(READY)
 
     async def close(self) -> None:
@@ -88,11 +125,10 @@ class FallbackStore(Shortcuts):
 
     async def _use_redis(self) -> bool:
         """True when this call should go to Redis (probing it again when it is time)."""
-        if self._on_redis:
+        if self._health.on_redis:
             return True
-        if self.redis is None or self._monotonic() < self._next_probe:
+        if self.redis is None or not self._health.time_to_probe():  # other calls skip the probe
             return False
-        self._next_probe = self._monotonic() + self._probe_every  # other calls skip the probe
         try:
             await self.redis.ping()
             copied: dict[str, str] = {}
@@ -112,13 +148,13 @@ class FallbackStore(Shortcuts):
             return False
         self.memory.clear()
         self._dirty.clear()
-        self._on_redis = True
+        self._health.on_redis = True
         self._log.info(BACK)
         return True
 
     async def probe(self) -> bool:
         """True when Redis answers now (it is then used again if it was not)."""
-        if self._on_redis and self.redis is not None:
+        if self._health.on_redis and self.redis is not None:
             try:
                 await self.redis.ping()
                 return True
@@ -128,10 +164,7 @@ class FallbackStore(Shortcuts):
         return await self._use_redis()
 
     def _lost(self, error: BaseException) -> None:
-        if self._on_redis:
-            self._on_redis = False
-            self._log.warning("%s (%s)", LOST, type(error).__name__)
-        self._next_probe = self._monotonic() + self._probe_every
+        self._health.lost(error)
 
     async def run(self, ops: Sequence[Op]) -> list[Any]:
         if await self._use_redis():

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.fallback import REDIS_DOWN
+from engine.fallback import REDIS_DOWN, RedisHealth
 
 
 @dataclass(frozen=True)
@@ -145,28 +145,24 @@ class FallbackJobQueue:
         self.redis = redis
         self.memory = memory
         self._log = log
-        self._probe_every = probe_every
-        self._monotonic = monotonic
-        self._on_redis = redis is not None
-        self._next_probe = 0.0
+        self._health = RedisHealth(log, LOST, probe_every, monotonic, up=redis is not None)
 
     @property
     def mode(self) -> str:
-        return "redis" if self._on_redis else "memory"
+        return self._health.mode
 
     async def _use_redis(self) -> bool:
-        if self._on_redis:
+        if self._health.on_redis:
             return True
-        if self.redis is None or self._monotonic() < self._next_probe:
+        if self.redis is None or not self._health.time_to_probe():
             return False
-        self._next_probe = self._monotonic() + self._probe_every
         try:
             await self.redis.ping()
         except REDIS_DOWN:
             return False
         # Switch first, then move what memory holds: taking it and emptying memory happen with no
         # await in between, so a job another request adds meanwhile goes straight to Redis.
-        self._on_redis = True
+        self._health.on_redis = True
         jobs, marks = self.memory.export()
         self.memory.clear()
         try:
@@ -186,10 +182,7 @@ class FallbackJobQueue:
         return True
 
     def _lost(self, error: BaseException) -> None:
-        if self._on_redis:
-            self._on_redis = False
-            self._log.warning("%s (%s)", LOST, type(error).__name__)
-        self._next_probe = self._monotonic() + self._probe_every
+        self._health.lost(error)
 
     async def add(self, id: str, payload: str, due: float) -> bool:
         if await self._use_redis():
