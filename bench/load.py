@@ -1,7 +1,7 @@
 """Load test of the webhook service against its floor, over loopback, one worker each.
 
 Simulated customers run whole order conversations through Twilio-signed webhooks against the
-real server (``python -m engine.server``) with Redis, 32 at a time over 32 keep-alive connections;
+real server (``python -m engine.http.serve``) with Redis, 32 at a time over 32 keep-alive connections;
 then the same load hits the floor (``bench/floor.py``: parse the form, one Redis GET and one SET,
 TwiML). Prints messages per second, p50/p99 latency, the ratio to the floor, and the Redis memory
 of a typical session (``MEMORY USAGE``, mid-order at the summary step).
@@ -226,7 +226,7 @@ def main() -> int:
             "RATE_LIMIT_GLOBAL": "1000000000", "LOG_LEVEL": "INFO",
         }
         service = subprocess.Popen(
-            [sys.executable, "-m", "engine.server", "--port", str(service_port)],
+            [sys.executable, "-m", "engine.http.serve", "--port", str(service_port)],
             cwd=scratch, env=environment, stdout=subprocess.DEVNULL, stderr=open(scratch / "service.log", "w"))
         started.append(service)
         wait_until_up(service_port, service)

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.loader import load_flows  # noqa: E402
-from engine.messages import Inbound  # noqa: E402
-from engine.runtime import handle  # noqa: E402
-from engine.session import Session  # noqa: E402
+from engine.loading.pipeline import load_flows
+from engine.model.inbound import Inbound
+from engine.model.session import Session  # noqa: E402
+from engine.runtime.handle import handle
 
 CONVERSATION = [
     "hola", "3 pastor", "harina", "sin cebolla", "2 horchatas y una coca", "carrito", "listo", "2", "Ana López",

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.flows import Flows
-from engine.loader import load_flows
+from engine.loading.pipeline import load_flows
+from engine.runtime.flows import Flows
 
 ROOT = Path(__file__).resolve().parent.parent
 MEXICO = ZoneInfo("America/Mexico_City")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from engine.messages import Location, Order, OrderLine
+from engine.model.inbound import Location
+from engine.model.order import Order, OrderLine
 
 CUSTOMER = "+525512345678"
 

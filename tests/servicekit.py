@@ -126,7 +126,7 @@ def move_clock(path: Path, seconds: float) -> None:
 
 
 class Server:
-    """``python -m engine.server`` on a free port, its log in a file; killed or stopped at will."""
+    """``python -m engine.http.serve`` on a free port, its log in a file; killed or stopped at will."""
 
     def __init__(self, directory: Path, env: dict[str, str], name: str = "server") -> None:
         self.port = free_port()
@@ -144,7 +144,7 @@ class Server:
     def start(self) -> Server:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "engine.server", "--port", str(self.port)],
+            [sys.executable, "-m", "engine.http.serve", "--port", str(self.port)],
             cwd=self.log_path.parent, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()

@@ -5,14 +5,19 @@ from datetime import datetime
 
 import pytest
 
-from engine.admin import AdminDesk, SessionTakeover, StoredOverrides, parse_command
-from engine.conversations import Conversation
-from engine.locks import CustomerLocks
-from engine.messages import Inbound
-from engine.orders_sqlite import SqliteOrderStore
-from engine.runtime import handle
-from engine.sessions import Sessions
-from engine.store import MemoryStore
+from engine.model.inbound import Inbound
+from engine.orders.sqlite import SqliteOrderStore
+from engine.runtime.handle import handle
+from engine.service.admin import (
+    AdminDesk,
+    SessionTakeover,
+    StoredOverrides,
+    parse_command,
+)
+from engine.service.locks import CustomerLocks
+from engine.service.sessions import Sessions
+from engine.storage.store import MemoryStore
+from engine.testing.conversations import Conversation
 from tests.conftest import at
 
 pytestmark = pytest.mark.anyio

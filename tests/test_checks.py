@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import checks as c
-from engine.loader import inspect, load_flows
-from engine.problems import FlowErrors, FlowProblem
+from engine.loading import checks as c
+from engine.loading.pipeline import inspect, load_flows
+from engine.loading.problems import FlowErrors, FlowProblem
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from engine.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
@@ -443,7 +443,7 @@ def test_chat_with_broken_flows(capsys, monkeypatch, tmp_path):
 
 
 def test_conversation_test_naming_an_item_the_menu_does_not_have(tmp_path, capsys):
-    from engine.cli import main
+    from engine.cli.main import main
 
     broken = tmp_path / "x.yaml"
     text = (ROOT / "flows" / "tests" / "pedido-recoger.yaml").read_text(encoding="utf-8")

@@ -3,11 +3,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from engine.dedupe import REMEMBER_SECONDS, SeenMessages
-from engine.redis_store import RedisStore, connect
-from engine.store import MemoryStore
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
+
+from engine.service.dedupe import REMEMBER_SECONDS, SeenMessages
+from engine.storage.redis_store import RedisStore, connect
+from engine.storage.store import MemoryStore
 
 pytestmark = pytest.mark.anyio
 

@@ -6,12 +6,19 @@ import logging
 import time
 
 import pytest
-
-from engine.locks import CustomerLocks
-from engine.fallback import BACK, CONNECTED, LOST, READY, UNAVAILABLE, FallbackStore
-from engine.redis_store import RedisStore, connect
-from engine.store import MemoryStore
 from servicekit import redis_server  # noqa: F401  (fixture)
+
+from engine.service.locks import CustomerLocks
+from engine.storage.fallback import (
+    BACK,
+    CONNECTED,
+    LOST,
+    READY,
+    UNAVAILABLE,
+    FallbackStore,
+)
+from engine.storage.redis_store import RedisStore, connect
+from engine.storage.store import MemoryStore
 
 pytestmark = pytest.mark.anyio
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.hours import describe_opening, next_opening, taking_orders
+from engine.runtime.hours import describe_opening, next_opening, taking_orders
 from tests.conftest import at
 
 

@@ -6,9 +6,9 @@ import pytest
 import redis
 from servicekit import SHARED_REDIS, prefix, redis_server  # noqa: F401  (fixtures)
 
-from engine.jobqueue import Job, MemoryJobQueue
-from engine.redis_jobqueue import RedisJobQueue
-from engine.redis_store import connect
+from engine.storage.jobqueue import Job, MemoryJobQueue
+from engine.storage.redis_jobqueue import RedisJobQueue
+from engine.storage.redis_store import connect
 
 pytestmark = pytest.mark.anyio
 
@@ -118,7 +118,7 @@ async def test_jobs_added_while_redis_comes_back_are_not_wiped(redis_server):  #
     import asyncio
     import logging
 
-    from engine.jobqueue import FallbackJobQueue
+    from engine.storage.jobqueue import FallbackJobQueue
 
     client = connect(redis_server.url)
     monotonic = Clock()

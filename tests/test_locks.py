@@ -6,11 +6,11 @@ import asyncio
 import time
 
 import pytest
-
-from engine.locks import CustomerLocks
-from engine.redis_store import RedisStore, connect
-from engine.store import Get, LockTimeout, MemoryStore, Set, SetIfAbsent
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
+
+from engine.service.locks import CustomerLocks
+from engine.storage.redis_store import RedisStore, connect
+from engine.storage.store import Get, LockTimeout, MemoryStore, Set, SetIfAbsent
 
 pytestmark = pytest.mark.anyio
 

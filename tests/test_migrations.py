@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
-from datetime import datetime
 import time
 import uuid
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 import psycopg
 import pytest
+from orderkit import delivery_order, make_order
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
-from engine.orders import order_record, stored_order
-from orderkit import delivery_order, make_order
+from engine.model.order import order_record, stored_order
 
 SERVER = "host=127.0.0.1 port=5432 user=postgres"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "supabase" / "migrations"

@@ -24,6 +24,7 @@ forward instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -54,20 +55,18 @@ from servicekit import (  # noqa: F401  (prefix is a fixture)
 )
 from twilio_fake import TwilioFake
 
-from engine.clock import ManualClock
-from engine.compiled import Compiled
-from engine.jobqueue import MemoryJobQueue
-from engine.loader import conditions_of
-from engine.operations import ErrorReports
-from engine.orders_sqlite import SqliteOrderStore
-from engine.orders_supabase import SupabaseOrderStore
-from engine.outbox import Outbox
-from engine.phones import mask, normalise_whatsapp, whatsapp_id
-from engine.retry import RetryPolicy
-from engine.sender import BaseUrlTwilioHttpClient, TwilioSender
-from engine.server import State, create_app
-from engine.settings import load_settings
-from engine.store import MemoryStore
+from engine.channels.twilio.sender import BaseUrlTwilioHttpClient, TwilioSender
+from engine.http.app import State, create_app
+from engine.http.settings import load_settings
+from engine.orders.sqlite import SqliteOrderStore
+from engine.orders.supabase import SupabaseOrderStore
+from engine.runtime.phones import mask, normalise_whatsapp, whatsapp_id
+from engine.service.effects import ErrorReports
+from engine.service.outbox import Outbox
+from engine.service.retry import RetryPolicy
+from engine.storage.jobqueue import MemoryJobQueue
+from engine.storage.store import MemoryStore
+from engine.testing.clock import ManualClock
 
 pytestmark = pytest.mark.anyio
 
@@ -432,10 +431,7 @@ async def test_the_admin_hears_of_each_kind_of_error_once_per_window_with_a_coun
 
 def broken(flows: Any, **messages: str) -> Any:
     """``flows`` with some messages replaced (say, by templates that fail when rendered)."""
-    copy = type(flows)(**{name: getattr(flows, name) for name in flows.__dataclass_fields__})
-    object.__setattr__(copy, "messages", {**flows.messages, **messages})
-    object.__setattr__(copy, "compiled", Compiled(copy, conditions_of(flows.order)))
-    return copy
+    return dataclasses.replace(flows, messages={**flows.messages, **messages})
 
 
 async def test_errors_customers_hit_reach_the_admin_throttled_through_the_service(flows, fake, log, tmp_path):

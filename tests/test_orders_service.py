@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-
-from engine.phones import whatsapp_id
 from servicekit import (  # noqa: F401  (prefix is a fixture)
     PUBLIC_URL,
     SHARED_REDIS,
@@ -30,6 +28,8 @@ from servicekit import (  # noqa: F401  (prefix is a fixture)
     wait_for,
 )
 from twilio_fake import TwilioFake
+
+from engine.runtime.phones import whatsapp_id
 
 FRIDAY_LUNCH = datetime(2026, 11, 27, 14, 0, tzinfo=ZoneInfo("America/Mexico_City"))
 ANA = "whatsapp:+5215512345678"

@@ -12,10 +12,12 @@ from typing import Any, AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from engine.orders import OrderStoreError, StoredOrder, open_order_store
-from engine.orders_sqlite import SqliteOrderStore
 from orderkit import delivery_order, make_order
+
+from engine.model.order import StoredOrder
+from engine.orders.opening import open_order_store
+from engine.orders.sqlite import SqliteOrderStore
+from engine.orders.store import OrderStoreError
 
 pytestmark = pytest.mark.anyio
 MEXICO = ZoneInfo("America/Mexico_City")

@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import respx
-
-from engine.orders import OrderStoreError, OrderStoreUnavailable, open_order_store, order_record
-from engine.orders_supabase import SupabaseOrderStore
 from orderkit import delivery_order, make_order
+
+from engine.model.order import order_record
+from engine.orders.opening import open_order_store
+from engine.orders.store import OrderStoreError, OrderStoreUnavailable
+from engine.orders.supabase import SupabaseOrderStore
 
 pytestmark = pytest.mark.anyio
 URL = "https://abcd1234.supabase.co"

@@ -14,12 +14,12 @@ import pytest
 from servicekit import SHARED_REDIS, prefix, redis_server  # noqa: F401  (fixtures)
 from twilio_fake import HANG, TwilioFake, created, error, status
 
-from engine.jobqueue import FallbackJobQueue, MemoryJobQueue
-from engine.outbox import REPORT_KIND, Outbox, Undeliverable
-from engine.redis_jobqueue import RedisJobQueue
-from engine.redis_store import connect
-from engine.retry import RetryPolicy
-from engine.sender import BaseUrlTwilioHttpClient, TwilioSender
+from engine.channels.twilio.sender import BaseUrlTwilioHttpClient, TwilioSender
+from engine.service.outbox import REPORT_KIND, Outbox, Undeliverable
+from engine.service.retry import RetryPolicy
+from engine.storage.jobqueue import FallbackJobQueue, MemoryJobQueue
+from engine.storage.redis_jobqueue import RedisJobQueue
+from engine.storage.redis_store import connect
 
 pytestmark = pytest.mark.anyio
 

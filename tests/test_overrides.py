@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from engine.conversations import Conversation
-from engine.hours import taking_orders
-from engine.messages import Inbound
-from engine.overrides import NO_OVERRIDES, Overrides
-from engine.runtime import handle
+from engine.model.inbound import Inbound
+from engine.runtime.handle import handle
+from engine.runtime.hours import taking_orders
+from engine.runtime.overrides import NO_OVERRIDES, Overrides
+from engine.testing.conversations import Conversation
 from tests.conftest import at
 
 CUSTOMER = "+525512345678"

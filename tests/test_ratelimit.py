@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 import pytest
-
-from engine.ratelimit import RateLimiter, Verdict
-from engine.redis_store import RedisStore, connect
-from engine.store import MemoryStore
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
+
+from engine.service.ratelimit import RateLimiter, RateVerdict
+from engine.storage.redis_store import RedisStore, connect
+from engine.storage.store import MemoryStore
 
 pytestmark = pytest.mark.anyio
 
 
-async def check(limiter: RateLimiter, customer: str) -> Verdict:
+async def check(limiter: RateLimiter, customer: str) -> RateVerdict:
     """What the service does with a message: run the counts, then read the verdict."""
     return await limiter.verdict(customer, await limiter._store.run(limiter.count(customer)))
 
@@ -29,10 +29,10 @@ async def test_over_the_customer_limit_the_first_refusal_notifies_then_silence()
     clock = Clock()
     limiter = RateLimiter(MemoryStore(clock), per_customer=3, overall=0, now=clock)
     verdicts = [await check(limiter, ANA) for _ in range(6)]
-    assert verdicts == [Verdict(True)] * 3 + [Verdict(False, True), Verdict(False, False), Verdict(False, False)]
-    assert await check(limiter, BETO) == Verdict(True)  # others are not affected
+    assert verdicts == [RateVerdict(True)] * 3 + [RateVerdict(False, True), RateVerdict(False, False), RateVerdict(False, False)]
+    assert await check(limiter, BETO) == RateVerdict(True)  # others are not affected
     clock.now += 60
-    assert await check(limiter, ANA) == Verdict(True)  # a new window
+    assert await check(limiter, ANA) == RateVerdict(True)  # a new window
 
 
 async def test_zero_means_no_limit():

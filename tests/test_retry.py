@@ -6,28 +6,29 @@ import random
 
 import pytest
 
-from engine.retry import RetryPolicy, Verdict, classify, describe
+from engine.channels.twilio.errors import SendVerdict, classify, describe
+from engine.service.retry import RetryPolicy
 
 
 @pytest.mark.parametrize(
     "status, code, verdict",
     [
-        (None, None, Verdict.RETRY),  # no answer: network error or timeout
-        (429, 20429, Verdict.RETRY),
-        (429, None, Verdict.RETRY),
-        (500, None, Verdict.RETRY),
-        (502, None, Verdict.RETRY),
-        (503, 20503, Verdict.RETRY),
-        (400, 21211, Verdict.PERMANENT),  # invalid number
-        (400, 21610, Verdict.PERMANENT),  # unsubscribed
-        (400, 63003, Verdict.PERMANENT),  # not a WhatsApp user
-        (400, 21408, Verdict.PERMANENT),
-        (400, 21614, Verdict.PERMANENT),
-        (400, 99999, Verdict.PERMANENT),  # unknown code, but a 4xx
-        (401, 20003, Verdict.PERMANENT),
-        (404, None, Verdict.PERMANENT),
-        (400, 63016, Verdict.WINDOW),  # outside the 24-hour window
-        (201, None, Verdict.SENT),
+        (None, None, SendVerdict.RETRY),  # no answer: network error or timeout
+        (429, 20429, SendVerdict.RETRY),
+        (429, None, SendVerdict.RETRY),
+        (500, None, SendVerdict.RETRY),
+        (502, None, SendVerdict.RETRY),
+        (503, 20503, SendVerdict.RETRY),
+        (400, 21211, SendVerdict.PERMANENT),  # invalid number
+        (400, 21610, SendVerdict.PERMANENT),  # unsubscribed
+        (400, 63003, SendVerdict.PERMANENT),  # not a WhatsApp user
+        (400, 21408, SendVerdict.PERMANENT),
+        (400, 21614, SendVerdict.PERMANENT),
+        (400, 99999, SendVerdict.PERMANENT),  # unknown code, but a 4xx
+        (401, 20003, SendVerdict.PERMANENT),
+        (404, None, SendVerdict.PERMANENT),
+        (400, 63016, SendVerdict.WINDOW),  # outside the 24-hour window
+        (201, None, SendVerdict.SENT),
     ],
 )
 def test_classify(status, code, verdict):

@@ -1,11 +1,20 @@
+
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
-from engine.conversations import Conversation
-from engine.messages import ForwardToAdmin, HandOver, Inbound, NotifyAdmin, ReportError, SaveOrder
-from engine.runtime import handle
-from engine.session import Line, Session
+from engine.model.effects import (
+    ForwardToAdmin,
+    HandOver,
+    NotifyAdmin,
+    ReportError,
+    SaveOrder,
+)
+from engine.model.inbound import Inbound
+from engine.model.session import Line, Session
+from engine.runtime.handle import handle
+from engine.testing.conversations import Conversation
 from tests.conftest import at
 
 CUSTOMER = "+525512345678"
@@ -100,13 +109,7 @@ def test_handover_keeps_the_bot_quiet_then_forwards(flows):
 
 
 def test_a_broken_template_apologises_and_reports(flows):
-    broken = type(flows)(**{**{f: getattr(flows, f) for f in flows.__dataclass_fields__}, "messages": {**flows.messages}})
-    from engine.compiled import Compiled
-    from engine.loader import conditions_of
-
-    messages = {**flows.messages, "welcome": "Hola {{ cliente.nombre }}"}
-    object.__setattr__(broken, "messages", messages)
-    object.__setattr__(broken, "compiled", Compiled(broken, conditions_of(flows.order)))
+    broken = dataclasses.replace(flows, messages={**flows.messages, "welcome": "Hola {{ cliente.nombre }}"})
     outcome = handle(broken, None, Inbound(CUSTOMER, "hola"), at("2026-11-27 14:00"))
     assert "algo falló" in outcome.replies[0]
     assert any(isinstance(e, ReportError) and "cliente" in e.what for e in outcome.effects)

@@ -9,8 +9,8 @@ from typing import Any, Iterator
 import pytest
 from jsonschema import Draft202012Validator
 
-from engine.shape import KINDS, SCHEMA_DIR, check_shape
-from engine.source import load_source
+from engine.loading.shape import KINDS, SCHEMAS, check_shape
+from engine.loading.source import load_source
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW_KINDS = ("restaurant", "menu", "hours", "messages", "order")
@@ -24,7 +24,7 @@ def flow_files() -> list[tuple[Path, str]]:
 
 
 def schema(kind: str) -> dict[str, Any]:
-    return json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
+    return json.loads((SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
 
 
 def subschemas(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -88,6 +88,6 @@ def test_flow_file_names_its_schema_on_the_first_line(path: Path, kind: str) -> 
 
 
 def test_schemas_are_read_once() -> None:
-    from engine.shape import validator_for
+    from engine.loading.shape import validator_for
 
     assert validator_for("menu") is validator_for("menu")

@@ -10,8 +10,13 @@ import pytest
 from servicekit import free_port
 from twilio_fake import HANG, TwilioFake, error, status
 
-from engine.retry import Verdict
-from engine.sender import BaseUrlTwilioHttpClient, LogSender, TwilioSender, sender_for
+from engine.channels.twilio.errors import SendVerdict
+from engine.channels.twilio.sender import (
+    BaseUrlTwilioHttpClient,
+    LogSender,
+    TwilioSender,
+    sender_for,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +55,7 @@ def sender(fake, make_sender):
 
 async def test_a_message_is_posted_to_the_messages_resource_with_basic_auth(fake, sender):
     result = await sender.send(CUSTOMER, "Tu pedido #1042 está listo 🌮")
-    assert result.verdict is Verdict.SENT and result.sent
+    assert result.verdict is SendVerdict.SENT and result.sent
     assert result.sid is not None and result.sid.startswith("SM")
     [request] = fake.requests
     assert request.method == "POST"
@@ -76,14 +81,14 @@ async def test_a_template_carries_its_sid_and_variables_as_json(fake, sender):
 @pytest.mark.parametrize(
     "answer, verdict, status_, code",
     [
-        (status(429), Verdict.RETRY, 429, None),
-        (error(429, 20429, "Too Many Requests"), Verdict.RETRY, 429, 20429),
-        (status(500), Verdict.RETRY, 500, None),
-        (status(503), Verdict.RETRY, 503, None),
-        (error(400, 21211, "Invalid 'To' Phone Number"), Verdict.PERMANENT, 400, 21211),
-        (error(400, 63003, "Channel could not find To address"), Verdict.PERMANENT, 400, 63003),
-        (error(400, 63016, "Outside the allowed window"), Verdict.WINDOW, 400, 63016),
-        (error(401, 20003, "Authenticate"), Verdict.PERMANENT, 401, 20003),
+        (status(429), SendVerdict.RETRY, 429, None),
+        (error(429, 20429, "Too Many Requests"), SendVerdict.RETRY, 429, 20429),
+        (status(500), SendVerdict.RETRY, 500, None),
+        (status(503), SendVerdict.RETRY, 503, None),
+        (error(400, 21211, "Invalid 'To' Phone Number"), SendVerdict.PERMANENT, 400, 21211),
+        (error(400, 63003, "Channel could not find To address"), SendVerdict.PERMANENT, 400, 63003),
+        (error(400, 63016, "Outside the allowed window"), SendVerdict.WINDOW, 400, 63016),
+        (error(401, 20003, "Authenticate"), SendVerdict.PERMANENT, 401, 20003),
     ],
 )
 async def test_failures_are_classified(fake, sender, answer, verdict, status_, code):
@@ -100,14 +105,14 @@ async def test_a_hanging_twilio_is_cut_off_at_the_timeout(fake, make_sender):
     started = time.monotonic()
     result = await sender.send(CUSTOMER, "hola")
     assert time.monotonic() - started < 2
-    assert result.verdict is Verdict.RETRY and result.status is None
+    assert result.verdict is SendVerdict.RETRY and result.status is None
     assert (await sender.send(CUSTOMER, "otra vez")).sent  # the client is still usable afterwards
 
 
 async def test_nothing_listening_is_a_transient_failure(make_sender):
     sender = make_sender(f"http://127.0.0.1:{free_port()}")
     result = await sender.send(CUSTOMER, "hola")
-    assert result.verdict is Verdict.RETRY and result.status is None
+    assert result.verdict is SendVerdict.RETRY and result.status is None
     assert "red" in result.detail
 
 

@@ -8,9 +8,9 @@ test moves their time by writing to the file instead of sleeping.
 from __future__ import annotations
 
 import json
-import sqlite3
 import re
 import signal
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +20,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import redis
-
-from engine.session import Session
 from servicekit import (  # noqa: F401  (prefix and redis_server are fixtures)
     PUBLIC_URL,
     SHARED_REDIS,
@@ -38,6 +36,8 @@ from servicekit import (  # noqa: F401  (prefix and redis_server are fixtures)
     signature,
     wait_for,
 )
+
+from engine.model.session import Session
 
 FRIDAY_LUNCH = datetime(2026, 11, 27, 14, 0, tzinfo=ZoneInfo("America/Mexico_City"))
 ANA = "whatsapp:+5215512345678"

@@ -3,12 +3,12 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from engine.redis_store import RedisStore, connect
-from engine.session import Line, Session
-from engine.sessions import CART_KEPT_SECONDS, Sessions
-from engine.store import MemoryStore
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
+
+from engine.model.session import Line, Session
+from engine.service.sessions import CART_KEPT_SECONDS, Sessions
+from engine.storage.redis_store import RedisStore, connect
+from engine.storage.store import MemoryStore
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.settings import SettingsError, load_settings
+from engine.http.settings import SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
@@ -152,7 +152,7 @@ def test_the_server_refuses_to_start_in_production_with_one_clear_line(tmp_path)
     environ = {k: v for k, v in os.environ.items() if k not in ("TWILIO_AUTH_TOKEN", "RENDER")}
     environ.update({k: v for k, v in PRODUCTION.items() if k != "TWILIO_AUTH_TOKEN"})
     result = subprocess.run(
-        [sys.executable, "-m", "engine.server", "--port", "1"],
+        [sys.executable, "-m", "engine.http.serve", "--port", "1"],
         cwd=tmp_path, env={**environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=30,
     )
     assert result.returncode == 2

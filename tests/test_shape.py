@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.problems import FlowProblem
-from engine.shape import (
+from engine.loading.problems import FlowProblem
+from engine.loading.shape import (
     BadFormat,
     BadKeyName,
     InvalidValue,
@@ -30,7 +30,7 @@ from engine.shape import (
     check_shape,
     validator_for,
 )
-from engine.source import load_source
+from engine.loading.source import load_source
 
 FLOWS = Path(__file__).resolve().parent.parent / "flows"
 

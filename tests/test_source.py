@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.problems import FlowErrors, FlowProblem
-from engine.source import (
+from engine.loading.problems import FlowErrors, FlowProblem
+from engine.loading.source import (
     AnchorOrAlias,
     ComplexKey,
     DuplicateKey,

@@ -7,10 +7,20 @@ from typing import AsyncIterator
 
 import pytest
 import redis
-
-from engine.redis_store import RedisStore, connect
-from engine.store import Admit, Delete, Get, Incr, KeyedLocks, MemoryStore, Release, Set, SetIfAbsent
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
+
+from engine.storage.redis_store import RedisStore, connect
+from engine.storage.store import (
+    Admit,
+    Delete,
+    Get,
+    Incr,
+    KeyedLocks,
+    MemoryStore,
+    Release,
+    Set,
+    SetIfAbsent,
+)
 
 pytestmark = pytest.mark.anyio
 

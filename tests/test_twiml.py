@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from engine.twiml import WHATSAPP_LIMIT, split_message, twiml, units
+from engine.channels.twilio.twiml import WHATSAPP_LIMIT, split_message, twiml, units
 
 
 def messages(document: str) -> list[ET.Element]:

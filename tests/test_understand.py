@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from engine.understand import closest, is_one_of, normalise, parse_number, similar, words_of
+from engine.runtime.understand import (
+    closest,
+    is_one_of,
+    normalise,
+    parse_number,
+    similar,
+    words_of,
+)
 
 
 def test_normalise_drops_case_accents_emoji_and_punctuation():

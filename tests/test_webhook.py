@@ -6,8 +6,7 @@ import pytest
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
-from engine.messages import Location
-from engine.webhook import (
+from engine.channels.twilio.inbound import (
     MAX_TEXT,
     Refused,
     parse_form,
@@ -15,6 +14,7 @@ from engine.webhook import (
     read_delivery,
     signed,
 )
+from engine.model.inbound import Location
 
 FORM = "application/x-www-form-urlencoded"
 

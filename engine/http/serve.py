@@ -1,0 +1,92 @@
+"""The WhatsApp webhook service: a Starlette app built by ``create_app`` and run by ``main``.
+
+Routes: ``POST /webhook`` (Twilio's incoming messages, answered with TwiML), ``GET /health``
+(the process answers) and ``GET /ready`` (flows loaded, sessions in Redis or in the memory
+fallback). The app holds no global state: its store, clients and services are built in the
+lifespan and closed with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+from pathlib import Path
+from typing import Mapping
+
+import uvicorn
+
+from engine.http.app import create_app
+from engine.http.settings import SettingsError, load_settings
+from engine.loading.pipeline import load_flows
+from engine.loading.problems import FlowErrors
+from engine.logs import configure_logging
+from engine.service.clock import service_clock
+
+
+def main(
+    host: str | None = None,
+    port: int | None = None,
+    environ: Mapping[str, str] | None = None,
+    env_file: Path | None = Path(".env"),
+) -> int:
+    """Load settings and flows, then serve until SIGINT/SIGTERM (in-flight requests finish).
+
+    ``port`` defaults to ``PORT`` (Render sets it), then 8000; ``host`` to 127.0.0.1. Returns the
+    exit code: 0 after a clean stop, 2 for wrong settings, 1 for flows that do not load.
+    """
+    try:
+        settings = load_settings(os.environ if environ is None else environ, env_file)
+    except SettingsError as error:
+        print(f"❌ {error}", file=sys.stderr)
+        return 2
+
+    log = configure_logging(settings.log_level, settings.log_format)
+    try:
+        flows = load_flows(settings.flows_dir)
+    except FlowErrors as errors:
+        for problem in errors.problems:
+            print(f"❌ {problem.location()}: {problem.render('es')}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"❌ No se pudieron leer los flujos en {settings.flows_dir}: {error.strerror}", file=sys.stderr)
+        return 1
+    host = host or "127.0.0.1"
+    port = port or settings.port
+    clock = service_clock(flows.hours.timezone, settings.test_clock_file)
+    app = create_app(settings, flows, clock=clock, log=log)
+    where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    log.info("🌮 Escuchando en %s/webhook", where)
+    if settings.twilio_auth_token is None:
+        log.info(
+            "💬 Prueba: curl --data-urlencode 'From=whatsapp:+5215512345678' --data-urlencode 'Body=hola' %s/webhook",
+            where,
+        )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=20,
+    )
+    # What was built so far (the flows above all) lives as long as the process: keep the garbage
+    # collector from walking it again and again while it serves.
+    gc.collect()
+    gc.freeze()
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _command_line(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m engine.http.serve", description="Serve the WhatsApp webhook.")
+    parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: PORT, else 8000)")
+    arguments = parser.parse_args(argv)
+    return main(arguments.host, arguments.port)
+
+
+if __name__ == "__main__":
+    raise SystemExit(_command_line(sys.argv[1:]))

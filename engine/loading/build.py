@@ -1,0 +1,188 @@
+"""The last stage of loading: the checked YAML data becomes immutable typed records (``engine.model``)
+and the ``Flows`` the runtime runs, with what it derives once (``Compiled``)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import time
+from typing import Any
+
+from engine.loading.source import Source
+from engine.model.hours import Hours, Opening
+from engine.model.menu import Category, Choice, Item, Menu, OptionGroup
+from engine.model.restaurant import DeliveryTerms, Restaurant, Words
+from engine.model.steps import (
+    Branch,
+    ChoiceOption,
+    ChoiceStep,
+    Command,
+    ConfirmStep,
+    MessageStep,
+    OrderFlow,
+    OrderItemStep,
+    PhoneStep,
+    Step,
+    Target,
+    TextStep,
+)
+from engine.runtime.flows import Flows
+from engine.runtime.understand import normalise, words_of
+
+FLOW_FILES = ("restaurant", "menu", "hours", "messages", "order")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+# ------------------------------------------------------------------ building records
+
+
+def build(sources: dict[str, Source]) -> Flows:
+    data = {kind: source.data for kind, source in sources.items()}
+    order = build_order(data["order"])
+    digest = hashlib.sha256()
+    for kind in FLOW_FILES:
+        digest.update(repr(data[kind]).encode())
+    messages = {str(k): str(v) for k, v in data["messages"].items()}
+    flows = Flows(
+        restaurant=build_restaurant(data["restaurant"]),
+        menu=build_menu(data["menu"]),
+        hours=build_hours(data["hours"]),
+        messages=messages,
+        order=order,
+        hash=digest.hexdigest()[:12],
+    )
+    return flows
+
+
+def build_restaurant(raw: dict[str, Any]) -> Restaurant:
+    delivery = raw["delivery"]
+    words = raw["words"]
+    return Restaurant(
+        name=raw["name"],
+        phone=str(raw["phone"]),
+        country=raw["country"],
+        currency=raw["currency"],
+        language=raw.get("language", "es"),
+        delivery=DeliveryTerms(delivery["fee"], delivery["free_from"], delivery["minimum"]),
+        estimated_minutes={k: str(v) for k, v in raw["estimated_minutes"].items()},
+        session_minutes=raw.get("session_minutes", 30),
+        handover_minutes=raw.get("handover_minutes", 60),
+        words=Words(
+            words_of(words["yes"]), words_of(words["no"]), words_of(words["done"]), words_of(words.get("greeting", ()))
+        ),
+    )
+
+
+def build_menu(raw: dict[str, Any]) -> Menu:
+    groups = {
+        group_id: OptionGroup(
+            id=group_id,
+            question=group["question"],
+            choices=tuple(
+                Choice(c["id"], c["name"], c.get("price", 0), tuple(words_of([c["name"], *c.get("words", [])])))
+                for c in group["choices"]
+            ),
+            default=group.get("default"),
+            ask=group.get("ask", True),
+        )
+        for group_id, group in (raw.get("options") or {}).items()
+    }
+    categories = []
+    items: dict[str, Item] = {}
+    for category in raw["categories"]:
+        built = tuple(
+            Item(
+                id=item["id"],
+                name=item["name"],
+                price=item["price"],
+                category=category["name"],
+                aliases=tuple(item.get("aliases", ())),
+                description=item.get("description"),
+                options=tuple(item.get("options", ())),
+                option_prices=dict(item.get("option_prices", {})),
+                available=item.get("available", True),
+                plural=item.get("plural", item["name"]),
+                feminine=item.get("feminine", False),
+                short_name=item.get("short_name", item["name"]),
+            )
+            for item in category["items"]
+        )
+        for item in built:
+            items.setdefault(item.id, item)
+        categories.append(Category(category["name"], category.get("emoji", ""), built))
+    return Menu(raw["max_quantity"], groups, tuple(categories), items)
+
+
+def parse_opening(value: str) -> Opening | None:
+    if value == "closed":
+        return None
+    opens, closes = value.replace("–", "-").split("-")
+    return Opening(parse_clock(opens), parse_clock(closes))
+
+
+def parse_clock(text: str) -> time:
+    hour, minute = text.strip().split(":")
+    return time(int(hour) % 24, int(minute))
+
+
+def build_hours(raw: dict[str, Any]) -> Hours:
+    return Hours(
+        timezone=raw["timezone"],
+        last_orders_minutes=raw.get("last_orders_minutes", 0),
+        weekly=tuple(parse_opening(raw["weekly"][day]) for day in DAYS),
+        special={str(day): parse_opening(value) for day, value in (raw.get("special") or {}).items()},
+    )
+
+
+def build_target(raw: Any) -> Target:
+    if isinstance(raw, str):
+        return (Branch(raw),)
+    return tuple(Branch(branch["go"], branch.get("if")) for branch in raw)
+
+
+def build_step(step_id: str, raw: dict[str, Any]) -> Step:
+    kind = raw["kind"]
+    common = {"id": step_id}
+    if kind == "message":
+        return MessageStep(next=build_target(raw["next"]), say=raw.get("say"), do=tuple(raw.get("do", ())), **common)
+    common.update(ask=raw["ask"], retry=raw.get("retry"))
+    if kind == "order_item":
+        return OrderItemStep(next=build_target(raw["next"]), done=build_target(raw["done"]), **common)
+    if kind == "choice":
+        choices = tuple(
+            ChoiceOption(
+                c["id"],
+                c.get("name", c["id"]),
+                tuple(words_of([c.get("name", c["id"]), *c.get("words", [])])),
+                build_target(c["go"]) if "go" in c else None,
+            )
+            for c in raw["choices"]
+        )
+        next_ = build_target(raw["next"]) if "next" in raw else None
+        return ChoiceStep(choices=choices, next=next_, save_as=raw.get("save_as"), **common)
+    if kind == "text":
+        return TextStep(
+            save_as=raw["save_as"],
+            next=build_target(raw["next"]),
+            accept=tuple(raw.get("accept", ("text",))),
+            min_length=raw.get("min_length", 1),
+            max_length=raw.get("max_length", 300),
+            **common,
+        )
+    if kind == "phone":
+        return PhoneStep(
+            save_as=raw["save_as"],
+            next=build_target(raw["next"]),
+            same_words=tuple(normalise(w) for w in raw.get("same_words", ())),
+            **common,
+        )
+    if kind == "confirm":
+        return ConfirmStep(yes=build_target(raw["yes"]), no=build_target(raw["no"]), **common)
+    raise ValueError(f"unknown step kind {kind!r}")  # the schema lets none through
+
+
+def build_order(raw: dict[str, Any]) -> OrderFlow:
+    commands = tuple(
+        Command(tuple(normalise(w) for w in c["words"]), c.get("say"), c.get("go")) for c in raw.get("commands", ())
+    )
+    steps = {str(step_id): build_step(str(step_id), step) for step_id, step in raw["steps"].items()}
+    return OrderFlow(raw["start"], commands, steps)

@@ -1,0 +1,75 @@
+"""The flows as immutable typed records: what the loader builds once the files passed every check.
+
+One small dataclass per concept and per step kind. Nothing here reads files: see ``loader``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# ---------------------------------------------------------------- menu
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    id: str
+    name: str
+    """As the customer sees it."""
+    price: int = 0
+    """Added to the unit price (per item) when chosen."""
+    words: tuple[str, ...] = ()
+    """Normalised words that select this choice."""
+
+
+@dataclass(frozen=True, slots=True)
+class OptionGroup:
+    id: str
+    question: str
+    choices: tuple[Choice, ...]
+    default: str | None = None
+    """Choice id used when the customer says nothing; None: always asked."""
+    ask: bool = True
+    """False: a group with a default is not asked, only understood when typed."""
+
+    def choice(self, choice_id: str) -> Choice | None:
+        return next((c for c in self.choices if c.id == choice_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: str
+    name: str
+    price: int
+    category: str
+    aliases: tuple[str, ...] = ()
+    description: str | None = None
+    options: tuple[str, ...] = ()
+    """Option group ids, asked in this order."""
+    option_prices: dict[str, int] = field(default_factory=dict)
+    """Choice id -> price for this item, replacing the choice's own price."""
+    available: bool = True
+    plural: str = ""
+    """ "tacos al pastor": for "¿Cuántos tacos al pastor?" (the name when not given)."""
+    feminine: bool = False
+    """ "¿Cuántas gringas?" rather than "¿Cuántos...?"."""
+    short_name: str = ""
+    """How the short menu lists it ("pastor"); the name when not given."""
+
+    def choice_price(self, choice: Choice) -> int:
+        return self.option_prices.get(choice.id, choice.price)
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    name: str
+    emoji: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    max_quantity: int
+    options: dict[str, OptionGroup]
+    categories: tuple[Category, ...]
+    items: dict[str, Item]
+    """Every item by id."""

@@ -1,0 +1,136 @@
+"""The order store in Supabase: the ``orders`` table of ``supabase/migrations``, over PostgREST.
+
+Saving goes through the ``place_order(payload jsonb)`` function, which looks the key up and
+inserts in one transaction (``on conflict (order_key) do nothing``), so a retried save returns
+the order already stored and the number comes from the table's sequence (1001, 1002, ...).
+
+Errors: a network failure or any 5xx raises ``OrderStoreUnavailable`` (the caller keeps the
+order and tries again later); a 409 on the key returns the order already stored; any other
+refusal raises ``OrderStoreError``. The client's own retries are off: it would sleep up to 30 s
+inside a webhook, and retrying is the caller's decision.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import date, timezone, tzinfo
+from typing import Any, Awaitable
+
+import httpx
+from postgrest import APIError
+
+from engine.model.order import (
+    OPEN_STATUSES,
+    Order,
+    StoredOrder,
+    check_status,
+    order_record,
+    stored_order,
+)
+from engine.orders.store import OrderStoreError, OrderStoreUnavailable, day_bounds
+from supabase import AsyncClient, AsyncClientOptions, acreate_client
+
+TABLE = "orders"
+TIMEOUT_SECONDS = 5.0
+"""A webhook answers Twilio within 15 s: the store must give up before that."""
+CONFLICT_CODES = ("23505", "409")
+"""unique_violation from Postgres; a bare 409 when a proxy hides PostgREST's body."""
+
+
+class SupabaseOrderStore:
+    """An ``OrderStore`` on a Supabase project, through the given async client and its HTTP client."""
+
+    def __init__(self, client: AsyncClient, http: httpx.AsyncClient) -> None:
+        self._client = client
+        self._http = http
+
+    @classmethod
+    async def connect(
+        cls, url: str, key: str, *, timeout: float = TIMEOUT_SECONDS, transport: httpx.AsyncBaseTransport | None = None
+    ) -> SupabaseOrderStore:
+        """A store for the project at ``url`` with the service-role ``key``."""
+        http = httpx.AsyncClient(
+            timeout=timeout, transport=transport, event_hooks={"response": [_refuse_server_errors]}
+        )
+        options = AsyncClientOptions(httpx_client=http, postgrest_client_retry=False, persist_session=False)
+        try:
+            client = await acreate_client(url, key, options)
+        except BaseException:
+            await http.aclose()
+            raise
+        return cls(client, http)
+
+    async def save(self, order: Order) -> StoredOrder:
+        payload = order_record(order)
+        try:
+            response = await self._call(self._client.rpc("place_order", {"payload": payload}).execute())
+        except APIError as error:
+            if error.code not in CONFLICT_CODES:
+                raise _refused("guardar el pedido", error) from error
+            # Somebody stored this key first (an older place_order, a direct insert): that order wins.
+            existing = await self._one(self._orders().eq("order_key", order.key))
+            if existing is None:
+                raise _refused("guardar el pedido", error) from error
+            return existing
+        if not isinstance(response.data, dict):
+            raise OrderStoreError(f"place_order devolvió algo inesperado: {response.data!r}")
+        return stored_order(response.data)
+
+    async def get(self, number: int) -> StoredOrder | None:
+        return await self._one(self._orders().eq("number", number))
+
+    async def open_orders(self, day: date, tz: tzinfo) -> builtins.list[StoredOrder]:
+        start, end = (moment.astimezone(timezone.utc).isoformat() for moment in day_bounds(day, tz))
+        query = self._orders().gte("placed_at", start).lt("placed_at", end).in_("status", OPEN_STATUSES).order("number")
+        return await self._many(query)
+
+    async def set_status(self, number: int, status: str) -> StoredOrder | None:
+        check_status(status)
+        # updated_at is the table's trigger's business, so every writer agrees on it.
+        rows = await self._many(self._client.table(TABLE).update({"status": status}).eq("number", number))
+        return rows[0] if rows else None
+
+    async def list(self, limit: int = 50, status: str | None = None) -> builtins.list[StoredOrder]:
+        query = self._orders().order("number", desc=True).limit(limit)
+        if status is not None:
+            query = query.eq("status", check_status(status))
+        return await self._many(query)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    def _orders(self) -> Any:
+        return self._client.table(TABLE).select("*")
+
+    async def _one(self, query: Any) -> StoredOrder | None:
+        rows = await self._many(query.limit(1))
+        return rows[0] if rows else None
+
+    async def _many(self, query: Any) -> builtins.list[StoredOrder]:
+        try:
+            response = await self._call(query.execute())
+        except APIError as error:
+            raise _refused("leer los pedidos", error) from error
+        return [stored_order(row) for row in response.data]
+
+    async def _call(self, request: Awaitable[Any]) -> Any:
+        try:
+            return await request
+        except httpx.TransportError as error:
+            raise OrderStoreUnavailable(f"Supabase no responde: {type(error).__name__}: {error}") from error
+
+
+async def _refuse_server_errors(response: httpx.Response) -> None:
+    """An httpx response hook: a 5xx becomes ``OrderStoreUnavailable`` before the body is parsed.
+
+    PostgREST's error body carries a Postgres code but not the HTTP status, and a gateway's 502
+    page has no code at all, so the status is judged here, where it is still known.
+    """
+    if response.status_code >= 500:
+        await response.aread()
+        detail = response.text[:200].replace("\n", " ")
+        raise OrderStoreUnavailable(f"Supabase respondió {response.status_code}: {detail}")
+
+
+def _refused(doing: str, error: APIError) -> OrderStoreError:
+    return OrderStoreError(f"Supabase no dejó {doing}: {error.code} {error.message}")

@@ -1,0 +1,155 @@
+"""What the runtime derives once from a set of flows: templates, word indexes, the menu view."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Any
+
+from engine.model.hours import Hours
+from engine.model.menu import Menu, OptionGroup
+from engine.model.restaurant import Restaurant
+from engine.model.session import Line
+from engine.model.steps import ChoiceStep, Command, OrderFlow, conditions_of
+from engine.runtime import cart as carts
+from engine.runtime.hours import Schedule
+from engine.runtime.overrides import NO_OVERRIDES, Overrides
+from engine.runtime.templates import Templates
+from engine.runtime.understand import Phrases, key_tokens, normalise
+
+CARTS_KEPT = 1024
+"""Cart views remembered per flows (then they start afresh): most carts are a few common lines."""
+
+
+class Compiled:
+    """Built by ``Flows`` itself from its records, so a changed copy of the flows never runs on stale
+    templates or word indexes."""
+
+    def __init__(self, restaurant: Restaurant, menu: Menu, hours: Hours, messages: dict[str, str], order: OrderFlow) -> None:
+        self._restaurant = restaurant
+        self._menu = menu
+        self._hours = hours
+        self._messages = messages
+        self._order = order
+        self._conditions = conditions_of(order)
+        self._menu_views: dict[tuple[frozenset[str], frozenset[str]], dict[str, Any]] = {}
+        self._cart_views: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    @cached_property
+    def templates(self) -> Templates:
+        # Compiled on first use, so a template syntax error is reported by the checks.
+        return Templates(self._messages, self._conditions)
+
+    @cached_property
+    def item_phrases(self) -> Phrases:
+        """Item id -> the token lists that name it (name, id, aliases)."""
+        phrases: dict[str, list[list[str]]] = {}
+        for item in self._menu.items.values():
+            names = [item.name, item.id.replace("_", " "), *item.aliases]
+            phrases[item.id] = [tokens for tokens in (key_tokens(n) for n in names) if tokens]
+        return Phrases(phrases)
+
+    @cached_property
+    def item_names(self) -> dict[str, str]:
+        """Every normalised way to name an item -> the item's name (for suggestions)."""
+        names: dict[str, str] = {}
+        for item in self._menu.items.values():
+            for name in (item.name, *item.aliases):
+                names.setdefault(normalise(name), item.name)
+        return names
+
+    def choice_phrases(self, group: OptionGroup) -> Phrases:
+        return self._choice_phrases[group.id]
+
+    @cached_property
+    def _choice_phrases(self) -> dict[str, Phrases]:
+        return {group.id: _words_of(group.choices) for group in self._menu.options.values()}
+
+    def step_phrases(self, step: ChoiceStep) -> Phrases:
+        """Choice id -> the words that pick it, for a ``choice`` step of the order flow."""
+        return self._step_phrases[step.id]
+
+    @cached_property
+    def _step_phrases(self) -> dict[str, Phrases]:
+        steps = self._order.steps.values()
+        return {step.id: _words_of(step.choices) for step in steps if isinstance(step, ChoiceStep)}
+
+    @cached_property
+    def commands(self) -> dict[str, Command]:
+        # A word that normalises to nothing ("?") could never be typed apart from an empty message.
+        return {word: command for command in self._order.commands for word in command.words if word}
+
+    @cached_property
+    def answer_names(self) -> dict[str, dict[str, str]]:
+        """save_as -> choice id -> the choice's name, so templates can say "a domicilio"."""
+        names: dict[str, dict[str, str]] = {}
+        for step in self._order.steps.values():
+            if isinstance(step, ChoiceStep) and step.save_as:
+                for choice in step.choices:
+                    names.setdefault(step.save_as, {}).setdefault(choice.id, choice.name)
+        return names
+
+    def menu_view(self, overrides: Overrides = NO_OVERRIDES) -> dict[str, Any]:
+        """The menu for templates, with the admin's sold-out marks (one copy per set of marks)."""
+        key = (overrides.sold_out, overrides.back_in_stock)
+        view = self._menu_views.get(key)
+        if view is None:
+            view = self._menu_views[key] = self._build_menu_view(overrides)
+        return view
+
+    def cart_view(self, lines: tuple[Line, ...]) -> dict[str, Any]:
+        """The cart for templates: the same lines are described once, then shared.
+
+        Sharing is safe because templates cannot change what they are given (immutable sandbox).
+        """
+        key = tuple((line.item, line.quantity, tuple(line.options.items())) for line in lines)
+        try:
+            view = self._cart_views.get(key)
+        except TypeError:  # an option that is not a string (a hand-edited session): not remembered
+            return carts.cart_view(self._menu, lines)
+        if view is None:
+            if len(self._cart_views) >= CARTS_KEPT:
+                self._cart_views.clear()
+            view = self._cart_views[key] = carts.cart_view(self._menu, lines)
+        return view
+
+    def _build_menu_view(self, overrides: Overrides) -> dict[str, Any]:
+        categories = [
+            {
+                "name": category.name,
+                "emoji": category.emoji,
+                "items": [
+                    {
+                        "id": item.id,
+                        "name": item.name,
+                        "short_name": item.short_name,
+                        "price": item.price,
+                        "description": item.description,
+                        "available": overrides.available(item),
+                    }
+                    for item in category.items
+                ],
+            }
+            for category in self._menu.categories
+        ]
+        return {"categories": categories}
+
+    @cached_property
+    def schedule(self) -> Schedule:
+        return Schedule(self._hours)
+
+    @cached_property
+    def restaurant_view(self) -> dict[str, Any]:
+        r = self._restaurant
+        return {
+            "name": r.name,
+            "phone": r.phone,
+            "currency": r.currency,
+            "delivery": {"fee": r.delivery.fee, "free_from": r.delivery.free_from, "minimum": r.delivery.minimum},
+            "estimated_minutes": dict(r.estimated_minutes),
+        }
+
+
+def _words_of(choices: Iterable[Any]) -> Phrases:
+    """Choice id -> its words (already normalised) as token lists."""
+    return Phrases({c.id: [w.split() for w in c.words] for c in choices})

@@ -1,0 +1,213 @@
+"""The variables a message or a condition can use, for a real turn and for validation.
+
+``NAMES`` is the contract with the people who write messages: every template sees these; a few
+built-in messages also see ``EXTRAS`` (the item being asked about, the line just added...).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine.model.effects import ORDER_NUMBER_SLOT
+from engine.model.session import Line, Session
+from engine.runtime import cart as carts
+from engine.runtime.flows import Flows
+from engine.runtime.hours import describe_opening, next_opening
+from engine.runtime.order_item import item_view
+from engine.runtime.overrides import NO_OVERRIDES, Overrides
+
+NAMES = ("restaurant", "menu", "cart", "order", "customer", "open", "next_opening", "max_quantity", "text")
+"""Variables every message and condition can use."""
+
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "ask_quantity": ("item",),
+    "ask_option": ("item", "option", "choices"),
+    "item_added": ("line",),
+    "item_removed": ("item",),
+    "item_unknown": ("suggestions",),
+    "item_sold_out": ("item",),
+    "too_many": ("item", "quantity"),
+    # The admin's messages and what the service tells customers outside a conversation.
+    "order_status": ("order",),
+    "admin_help": (),
+    "admin_unknown": ("text",),
+    "admin_orders": ("orders",),
+    "admin_order": ("order",),
+    "admin_order_not_found": ("number",),
+    "admin_status_changed": ("order",),
+    "admin_hours": ("open", "until"),
+    "admin_item_marked": ("item", "available"),
+    "admin_item_unknown": ("text", "suggestions"),
+    "admin_bad_number": ("text",),
+    "admin_takeover": ("customer", "taken", "minutes"),
+    "admin_forward": ("customer", "text"),
+    "admin_error": ("customer", "what", "held_back"),
+    "order_saved_later": (),
+    "error": (),
+    "rate_limited": (),
+}
+"""Built-in messages and the extra variables they get."""
+
+SERVICE_MESSAGES = frozenset(key for key in EXTRAS if key.startswith("admin_")) | {
+    "order_status", "order_saved_later", "error", "rate_limited",
+}
+"""Said outside a conversation: they see ``restaurant`` and their extras only."""
+
+CHOICE_EXTRAS = ("choices",)
+"""What the question and re-ask of a ``choice`` step get."""
+
+ORDER_FIELDS = ("name", "contact", "fulfilment", "address", "location", "payment")
+"""Answers every order has (None until given); a flow may save more."""
+
+
+class HoursView:
+    """Open/next opening, computed once per turn and only when a message asks."""
+
+    def __init__(self, flows: Flows, now: datetime, overrides: Overrides = NO_OVERRIDES) -> None:
+        self.flows, self.now, self.overrides = flows, now, overrides
+        self._open: bool | None = None
+        self._next_opening: str | None = None
+
+    @property
+    def open(self) -> bool:
+        if self._open is None:
+            forced = self.overrides.forced(self.now)
+            self._open = self.flows.compiled.schedule.taking_orders(self.now) if forced is None else forced
+        return self._open
+
+    def next_opening(self) -> str:
+        if self._next_opening is None:
+            self._next_opening = self._describe_next_opening()
+        return self._next_opening
+
+    def _describe_next_opening(self) -> str:
+        when = next_opening(self.flows.hours, self.now)
+        if self.overrides.forced_open is False and when is not None and when.timestamp() < self.overrides.until:
+            when = next_opening(self.flows.hours, datetime.fromtimestamp(self.overrides.until, when.tzinfo))
+        return describe_opening(when, self.now, self.flows.restaurant.language)
+
+
+def order_view(flows: Flows, answers: dict[str, Any], cart: dict[str, Any]) -> dict[str, Any]:
+    order: dict[str, Any] = {name: None for name in ORDER_FIELDS}
+    order.update({f"{name}_name": None for name in ORDER_FIELDS})
+    order.update(answers)
+    for save_as, names in flows.compiled.answer_names.items():
+        order[f"{save_as}_name"] = names.get(answers.get(save_as), answers.get(save_as))
+    fee = carts.delivery_fee(flows.restaurant, cart["subtotal"], order["fulfilment"])
+    order.update(
+        subtotal=cart["subtotal"],
+        delivery_fee=fee,
+        total=cart["subtotal"] + fee,
+        number=ORDER_NUMBER_SLOT,
+        eta=flows.restaurant.estimated_minutes.get(order["fulfilment"] or "", ""),
+    )
+    return order
+
+
+def build_context(
+    flows: Flows,
+    session: Session,
+    customer: dict[str, Any],
+    hours: HoursView,
+    text: str,
+    extras: dict[str, Any] | None = None,
+    overrides: Overrides = NO_OVERRIDES,
+) -> dict[str, Any]:
+    cart = flows.compiled.cart_view(session.cart)
+    context = {
+        "restaurant": flows.compiled.restaurant_view,
+        "menu": flows.compiled.menu_view(overrides),
+        "cart": cart,
+        "order": order_view(flows, session.answers, cart),
+        "customer": customer,
+        "open": hours.open,
+        "next_opening": hours.next_opening() if not hours.open else "",
+        "max_quantity": flows.menu.max_quantity,
+        "text": text,
+    }
+    if extras:
+        context.update(extras)
+    return context
+
+
+class TurnContext:
+    """The variables of one turn, built once and rebuilt only when the cart or the answers change.
+
+    A turn renders several messages and conditions; only the session changes between them, and
+    only its cart and answers show in the variables (as ``cart`` and ``order``). Sessions are
+    immutable and ``evolve`` keeps the objects it is not given, so identity tells what changed.
+    """
+
+    def __init__(
+        self, flows: Flows, customer: dict[str, Any], hours: HoursView, text: str, overrides: Overrides = NO_OVERRIDES
+    ) -> None:
+        self.flows, self.customer, self.hours, self.text, self.overrides = flows, customer, hours, text, overrides
+        self._cart: tuple[Line, ...] | None = None
+        self._answers: dict[str, Any] | None = None
+        self._variables: dict[str, Any] = {}
+
+    def of(self, session: Session, extras: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The variables for ``session`` (never modified by templates: the sandbox is immutable)."""
+        if session.cart is not self._cart or session.answers is not self._answers:
+            self._variables = build_context(
+                self.flows, session, self.customer, self.hours, self.text, None, self.overrides
+            )
+            self._cart, self._answers = session.cart, session.answers
+        return {**self._variables, **extras} if extras else self._variables
+
+
+def sample_session(flows: Flows) -> Session:
+    """A long order: every item of the menu, every answer given (the worst case for length)."""
+    lines = tuple(
+        Line(
+            item.id,
+            flows.menu.max_quantity,
+            {g: flows.menu.options[g].choices[-1].id for g in item.options if g in flows.menu.options},
+        )
+        for item in flows.menu.items.values()
+    )
+    answers: dict[str, Any] = {name: "x" * 40 for name in ORDER_FIELDS}
+    answers["fulfilment"] = "delivery"
+    for step in flows.order.steps.values():
+        save_as = getattr(step, "save_as", None)
+        if save_as and save_as not in answers:
+            answers[save_as] = "x" * 40
+    return Session(flows_hash=flows.hash, cart=lines, answers=answers)
+
+
+def sample_extras(flows: Flows) -> dict[str, Any]:
+    menu = flows.menu
+    item = next(iter(menu.items.values()))
+    group = next(iter(menu.options.values()), None)
+    line = sample_session(flows).cart[0]
+    return {
+        "item": item_view(item),
+        "option": {"id": group.id, "question": group.question} if group else {"id": "", "question": ""},
+        "choices": [{"id": c.id, "name": c.name, "price": c.price} for c in (group.choices if group else ())],
+        "line": carts.line_view(menu, line),
+        "quantity": menu.max_quantity + 1,
+        "suggestions": [item.name, item.name],
+    }
+
+
+def sample_service_extras(flows: Flows) -> dict[str, Any]:
+    """Long sample values for the messages said outside a conversation."""
+    lines = [{"description": carts.label(50, item.name, ["x" * 12]), "total": 5000} for item in flows.menu.items.values()]
+    order = {
+        "number": 10420, "status": "preparando", "name": "x" * 40, "customer": "+525512345678",
+        "contact": "+525512345678", "lines": lines, "subtotal": 99999, "delivery_fee": 30, "total": 99999,
+        "fulfilment": "delivery", "fulfilment_name": "a domicilio", "address": "x" * 120, "payment": "efectivo",
+        "payment_name": "efectivo", "time": "23:59",
+    }
+    first = next(iter(flows.menu.items.values()))
+    return {
+        "order": order, "orders": [dict(order, lines=[])] * 15, "number": "10420", "open": True,
+        "until": "31/12 23:59", "item": {"id": first.id, "name": first.name}, "available": True, "text": "x" * 80,
+        "suggestions": [first.name, first.name], "customer": "+525512345678", "taken": True, "minutes": 60,
+        "what": "x" * 200, "held_back": 99,
+    }
+
+
+def sample_customer() -> dict[str, Any]:
+    return {"phone": "+525512345678", "profile_name": "Nombre De Perfil Largo", "recent": ["x" * 100] * 3}
