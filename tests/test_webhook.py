@@ -234,7 +234,8 @@ def test_unknown_fields_may_repeat():
     assert delivery.inbound.text == "hola"
 
 
-def streamed(chunks: list[bytes], headers: list[tuple[bytes, bytes]] | None = None, disconnect: bool = False) -> Request:
+def streamed(chunks: list[bytes], headers: list[tuple[bytes, bytes]] | None = None, disconnect: bool = False,
+             ) -> Request:
     """A request whose body arrives in ``chunks``; then the client hangs up when ``disconnect``."""
     messages: list[dict[str, Any]] = [
         {"type": "http.request", "body": chunk, "more_body": disconnect or i < len(chunks) - 1}

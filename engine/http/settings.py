@@ -173,7 +173,7 @@ def read_settings(config: Config) -> Settings:
             problems.append(
                 "Faltan TWILIO_ACCOUNT_SID y TWILIO_WHATSAPP_CLIENTES: sin ellas los avisos al encargado no salen."
             )
-        if supabase_url is None and supabase_key is None and orders_path is None:  # half of it: said above
+        if supabase_url is None and supabase_key is None and orders_path is None:  # (half: said above)
             problems.append(
                 "Faltan SUPABASE_URL y SUPABASE_KEY: en Render el disco se borra en cada despliegue "
                 "(o apunta ORDERS_DB_PATH a un disco persistente)."
