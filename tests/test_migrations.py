@@ -20,19 +20,34 @@ from engine.model.order import order_record, stored_order
 
 SERVER = "host=127.0.0.1 port=5432 user=postgres"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "supabase" / "migrations"
-ROLES = {"anon": "nologin", "authenticated": "nologin", "service_role": "nologin bypassrls"}
-"""What Supabase has before any migration; plain PostgreSQL needs them made."""
+ROLES = {
+    "anon": "nologin nobypassrls",
+    "authenticated": "nologin nobypassrls",
+    "service_role": "nologin bypassrls",
+}
+"""What Supabase has before any migration: the service role bypasses row-level security, the
+keys a browser holds do not. Plain PostgreSQL needs them made, or set so."""
+ROLES_LOCK = 0x52494E43  # an advisory lock of these tests: one run at a time changes the roles
+
+
+def ensure_roles(admin: psycopg.Connection[Any], roles: dict[str, str]) -> None:
+    """Make each role, or give the one the server already has these attributes.
+
+    Roles belong to the whole server, which other runs share: a ``service_role`` made earlier
+    without ``BYPASSRLS`` would see no row under RLS, so the attributes are set, not assumed.
+    """
+    with admin.transaction():
+        admin.execute("select pg_advisory_xact_lock(%s)", [ROLES_LOCK])
+        for role, options in roles.items():
+            exists = admin.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone()
+            admin.execute(f"{'alter' if exists else 'create'} role {role} {options}")
 
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
     name = f"rinconcito_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(f"{SERVER} dbname=postgres", autocommit=True) as admin:
-        for role, options in ROLES.items():
-            # Roles belong to the whole server: make them once, and a parallel run may beat us to it.
-            admin.execute(
-                f"do $$ begin create role {role} {options}; exception when duplicate_object then null; end $$"
-            )
+        ensure_roles(admin, ROLES)
         admin.execute(f'create database "{name}"')
     try:
         with psycopg.connect(f"{SERVER} dbname={name}", autocommit=True) as db:
@@ -124,6 +139,42 @@ def test_row_level_security_is_on_with_no_policy_so_the_anon_key_sees_nothing(db
     with db.transaction(force_rollback=True):
         db.execute("set local role service_role")
         assert db.execute("select count(*) from public.orders").fetchone() == (1,)
+
+
+def test_a_role_the_server_already_has_without_bypassrls_is_given_it():
+    role = f"rinconcito_role_{uuid.uuid4().hex[:12]}"  # a role of this test's own, not the shared one
+    with psycopg.connect(f"{SERVER} dbname=postgres", autocommit=True) as admin:
+        admin.execute(f"create role {role} nologin nobypassrls")
+        try:
+            ensure_roles(admin, {role: ROLES["service_role"]})
+            assert admin.execute("select rolbypassrls, rolcanlogin from pg_roles where rolname = %s",
+                                 [role]).fetchone() == (True, False)
+            ensure_roles(admin, {role: ROLES["anon"]})  # and taken away the same way
+            assert admin.execute("select rolbypassrls from pg_roles where rolname = %s", [role]).fetchone() == (False,)
+        finally:
+            admin.execute(f"drop role if exists {role}")
+
+
+def connect_as(database: str, role: str) -> psycopg.Connection[Any]:
+    """A connection acting as ``role`` from its start, as PostgREST acts for a Supabase key."""
+    return psycopg.connect(database, autocommit=True, options=f"-c role={role}")
+
+
+def test_a_service_role_connection_sees_the_rows_under_rls_and_an_anon_one_does_not(db, database):
+    insert(db, "first")
+    insert(db, "second")
+    # Supabase's default grants, which the migration revokes: RLS alone must still hide the rows.
+    db.execute("grant select on public.orders to anon")
+    try:
+        with connect_as(database, "service_role") as service, connect_as(database, "anon") as anon:
+            assert service.execute("select current_user, rolbypassrls from pg_roles where rolname = current_user"
+                                   ).fetchone() == ("service_role", True)
+            assert service.execute("select order_key from public.orders order by number").fetchall() == [
+                ("first",), ("second",)]
+            assert anon.execute("select current_user").fetchone() == ("anon",)
+            assert anon.execute("select count(*) from public.orders").fetchone() == (0,)
+    finally:
+        db.execute("revoke select on public.orders from anon")
 
 
 def test_place_order_saves_once_per_key_and_returns_the_whole_order(db):

@@ -164,3 +164,50 @@ def test_the_server_refuses_to_start_in_production_with_one_clear_line(tmp_path)
 def test_an_anon_supabase_key_is_refused_in_one_line():
     with pytest.raises(SettingsError, match="llave anon"):
         load_settings({"SUPABASE_URL": "https://abcd.supabase.co", "SUPABASE_KEY": "sb_publishable_abc123"})
+
+
+def test_production_lists_every_missing_or_wrong_setting_at_once():
+    environ = {
+        "APP_ENV": "production", "ADMIN_PHONE_NUMBER": "12345", "PUBLIC_URL": "ftp://bot", "PORT": "eighty",
+        "LOG_LEVEL": "LOUD", "SUPABASE_KEY": "sb_publishable_abc123", "REDIS_PROBE_SECONDS": "nan",
+    }
+    with pytest.raises(SettingsError) as raised:
+        load_settings(environ)
+    problems = raised.value.problems
+    expected = [
+        "ADMIN_PHONE_NUMBER", "TWILIO_AUTH_TOKEN", "PUBLIC_URL", "PORT", "LOG_LEVEL", "llave anon",
+        "SUPABASE_URL", "TWILIO_ACCOUNT_SID", "REDIS_PROBE_SECONDS",
+    ]
+    for says in expected:
+        assert sum(says in problem for problem in problems) == 1, (says, problems)
+    assert len(problems) == len(expected), problems  # one line per problem, none said twice
+    assert str(raised.value).splitlines() == list(problems)
+    assert all(problem.strip() and "\n" not in problem for problem in problems)
+
+
+def test_a_single_problem_is_a_single_line():
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"PORT": "eighty"})
+    assert raised.value.problems == ("PORT debe ser un número (vale 'eighty').",)
+    assert str(raised.value) == raised.value.problems[0]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_number_that_is_not_finite_is_refused(value):
+    with pytest.raises(SettingsError, match="REDIS_PROBE_SECONDS debe ser un número finito"):
+        load_settings({"REDIS_PROBE_SECONDS": value})
+
+
+def test_the_server_refuses_to_start_listing_every_problem(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if k not in ("TWILIO_AUTH_TOKEN", "RENDER")}
+    environ.update({k: v for k, v in PRODUCTION.items() if k not in ("TWILIO_AUTH_TOKEN", "PUBLIC_URL")})
+    environ["LOG_FORMAT"] = "xml"
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.http.serve", "--port", "1"],
+        cwd=tmp_path, env={**environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3, result.stderr
+    for says in ("TWILIO_AUTH_TOKEN", "PUBLIC_URL", "LOG_FORMAT"):
+        assert sum(says in line for line in lines) == 1, (says, result.stderr)

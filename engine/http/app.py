@@ -195,6 +195,8 @@ def create_app(
                     raise Refused(403, "Firma inválida")
             delivery = read_delivery(form)
         except Refused as refused:
+            if refused.log is not None:
+                log.info(refused.log)
             return PlainTextResponse(refused.reason, status_code=refused.status)
         try:
             answer = await state.service.answer(delivery)

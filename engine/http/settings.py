@@ -2,14 +2,16 @@
 
 Every value has a default that suits ``make run`` on a laptop (memory sessions, unsigned requests
 accepted). Production (``APP_ENV=production``, or ``RENDER`` set as Render does) refuses to start
-without the secrets it needs, each time with one clear line.
+without the secrets it needs. Every missing or wrong setting is reported at once, one line each, so
+a deployment is fixed in one go rather than one restart per variable.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, Sequence
 
 from starlette.config import Config
 from starlette.datastructures import Secret
@@ -22,7 +24,12 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(Exception):
-    """A setting is missing or wrong; the text is one line meant for the operator."""
+    """Settings are missing or wrong: ``problems`` holds one line for the operator per problem,
+    and the text is those lines, one under the other."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ class Settings:
     twilio_api_base: str | None = None
     """Only with ``APP_ENV=test``: where Twilio's REST API is (a local fake)."""
     problems: tuple[str, ...] = field(default=(), compare=False)
-    """Production problems found while reading (``check()`` raises the first)."""
+    """Problems found while reading, one line each (``check()`` raises them all together)."""
 
     @property
     def sends_through_twilio(self) -> bool:
@@ -79,9 +86,9 @@ class Settings:
         return self.app_env == "production" or self.render
 
     def check(self) -> Settings:
-        """These settings, or ``SettingsError`` with the first reason they cannot run."""
+        """These settings, or ``SettingsError`` with every reason they cannot run."""
         if self.problems:
-            raise SettingsError(self.problems[0])
+            raise SettingsError(self.problems)
         return self
 
 
@@ -95,7 +102,7 @@ def read_settings(config: Config) -> Settings:
     """Settings from a starlette ``Config``; problems are collected, not raised (see ``check``)."""
     problems: list[str] = []
 
-    def number(key: str, default: float, cast: type = int, minimum: float = 0) -> float:
+    def number(key: str, default: float, cast: Callable[[str], float] = int, minimum: float = 0) -> float:
         raw = config(key, default=None)
         if raw is None or str(raw).strip() == "":
             return default
@@ -103,6 +110,9 @@ def read_settings(config: Config) -> Settings:
             value = cast(str(raw).strip())
         except ValueError:
             problems.append(f"{key} debe ser un número (vale {str(raw)!r}).")
+            return default
+        if not math.isfinite(value):
+            problems.append(f"{key} debe ser un número finito (vale {str(raw)!r}).")
             return default
         if value < minimum:
             problems.append(f"{key} debe ser al menos {minimum} (vale {value}).")
@@ -163,7 +173,7 @@ def read_settings(config: Config) -> Settings:
             problems.append(
                 "Faltan TWILIO_ACCOUNT_SID y TWILIO_WHATSAPP_CLIENTES: sin ellas los avisos al encargado no salen."
             )
-        if supabase_url is None and orders_path is None:
+        if supabase_url is None and supabase_key is None and orders_path is None:  # (half: said above)
             problems.append(
                 "Faltan SUPABASE_URL y SUPABASE_KEY: en Render el disco se borra en cada despliegue "
                 "(o apunta ORDERS_DB_PATH a un disco persistente)."

@@ -6,14 +6,25 @@ word unless a single word is longer than a whole message.
 
 The document is written directly, escaped as ElementTree escapes: the same text, character for
 character, as twilio's ``MessagingResponse`` (which builds an ElementTree first, a dozen times
-slower); ``tests/test_twiml.py`` compares the two.
+slower); ``tests/test_twiml.py`` compares the two. One difference: characters XML 1.0 cannot hold
+(most control characters, lone surrogates, U+FFFE and U+FFFF) are dropped here, whatever text the
+flows or a customer bring, where twilio would write them and make the document unreadable.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 WHATSAPP_LIMIT = 1600
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Every character outside XML 1.0's ``Char`` production."""
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters an XML 1.0 document cannot hold (tab, new lines kept)."""
+    return _NOT_XML.sub("", text) if _NOT_XML.search(text) else text
 
 
 def units(text: str) -> int:
@@ -81,9 +92,12 @@ def _attribute(text: str) -> str:
 
 
 def twiml(replies: Iterable[str], to: str | None = None, limit: int = WHATSAPP_LIMIT) -> str:
-    """The TwiML document answering with ``replies`` (an empty ``<Response/>`` for none)."""
-    pieces = [piece for reply in replies for piece in split_message(reply, limit)]
+    """The TwiML document answering with ``replies`` (an empty ``<Response/>`` for none).
+
+    Always well-formed XML: characters XML cannot hold are dropped from the replies and ``to``.
+    """
+    pieces = [piece for reply in replies for piece in split_message(xml_text(reply), limit)]
     if not pieces:
         return EMPTY
-    opening = "<Message>" if to is None else f'<Message to="{_attribute(to)}">'
+    opening = "<Message>" if to is None else f'<Message to="{_attribute(xml_text(to))}">'
     return f"{DECLARATION}<Response>{''.join(f'{opening}{_text(piece)}</Message>' for piece in pieces)}</Response>"
