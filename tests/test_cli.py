@@ -443,8 +443,6 @@ def test_chat_with_broken_flows(capsys, monkeypatch, tmp_path):
 
 
 def test_conversation_test_naming_an_item_the_menu_does_not_have(tmp_path, capsys):
-    from engine.cli.main import main
-
     broken = tmp_path / "x.yaml"
     text = (ROOT / "flows" / "tests" / "pedido-recoger.yaml").read_text(encoding="utf-8")
     broken.write_text(text.replace("item: pastor", "item: pastorr").replace("tortilla: maiz", "tortilla: maíz"), encoding="utf-8")
