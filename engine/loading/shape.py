@@ -22,9 +22,9 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from importlib import resources
 import re
 from collections import defaultdict
+from importlib import resources
 from typing import Any, Callable, Iterable
 
 from jsonschema import Draft202012Validator
