@@ -21,6 +21,8 @@ chat: $(STAMP)
 test: $(STAMP)
 	$(BIN)/rinconcito validate flows
 	$(BIN)/rinconcito test
+	$(BIN)/mypy --strict engine
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 validate: $(STAMP)
@@ -30,4 +32,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/runtime.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .import_linter_cache build

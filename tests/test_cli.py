@@ -88,6 +88,24 @@ def test_validate_shipped_flows_as_a_real_process():
     assert "Traceback" not in done.stdout + done.stderr
 
 
+SERVER_LIBRARIES = ("uvicorn", "starlette", "twilio", "supabase", "redis", "httpx", "engine.http", "engine.service")
+
+
+@pytest.mark.parametrize("argv", [("validate", "flows"), ("test", "flows/tests/comandos.yaml")])
+def test_commands_that_read_flows_load_no_server_library(argv):
+    """Each command's module is imported only when it runs: validating stays quick."""
+    script = (
+        "import sys\n"
+        "from engine.cli.main import main\n"
+        f"code = main({list(argv)!r})\n"
+        f"libraries = {SERVER_LIBRARIES!r}\n"
+        "print(code, sorted(lib for lib in libraries if any(m == lib or m.startswith(lib + '.') for m in sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
 def test_validate_broken_copy(capsys, tmp_path, monkeypatch):
     folder = copy_flows(tmp_path)
     line, column = break_next(folder)
@@ -443,8 +461,6 @@ def test_chat_with_broken_flows(capsys, monkeypatch, tmp_path):
 
 
 def test_conversation_test_naming_an_item_the_menu_does_not_have(tmp_path, capsys):
-    from engine.cli.main import main
-
     broken = tmp_path / "x.yaml"
     text = (ROOT / "flows" / "tests" / "pedido-recoger.yaml").read_text(encoding="utf-8")
     broken.write_text(text.replace("item: pastor", "item: pastorr").replace("tortilla: maiz", "tortilla: maíz"), encoding="utf-8")

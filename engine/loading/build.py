@@ -141,12 +141,12 @@ def build_target(raw: Any) -> Target:
 
 def build_step(step_id: str, raw: dict[str, Any]) -> Step:
     kind = raw["kind"]
-    common = {"id": step_id}
     if kind == "message":
-        return MessageStep(next=build_target(raw["next"]), say=raw.get("say"), do=tuple(raw.get("do", ())), **common)
-    common.update(ask=raw["ask"], retry=raw.get("retry"))
+        return MessageStep(id=step_id, next=build_target(raw["next"]), say=raw.get("say"), do=tuple(raw.get("do", ())))
+    ask: str = raw["ask"]
+    retry: str | None = raw.get("retry")
     if kind == "order_item":
-        return OrderItemStep(next=build_target(raw["next"]), done=build_target(raw["done"]), **common)
+        return OrderItemStep(id=step_id, ask=ask, retry=retry, next=build_target(raw["next"]), done=build_target(raw["done"]))
     if kind == "choice":
         choices = tuple(
             ChoiceOption(
@@ -158,25 +158,29 @@ def build_step(step_id: str, raw: dict[str, Any]) -> Step:
             for c in raw["choices"]
         )
         next_ = build_target(raw["next"]) if "next" in raw else None
-        return ChoiceStep(choices=choices, next=next_, save_as=raw.get("save_as"), **common)
+        return ChoiceStep(id=step_id, ask=ask, retry=retry, choices=choices, next=next_, save_as=raw.get("save_as"))
     if kind == "text":
         return TextStep(
+            id=step_id,
+            ask=ask,
+            retry=retry,
             save_as=raw["save_as"],
             next=build_target(raw["next"]),
             accept=tuple(raw.get("accept", ("text",))),
             min_length=raw.get("min_length", 1),
             max_length=raw.get("max_length", 300),
-            **common,
         )
     if kind == "phone":
         return PhoneStep(
+            id=step_id,
+            ask=ask,
+            retry=retry,
             save_as=raw["save_as"],
             next=build_target(raw["next"]),
             same_words=tuple(normalise(w) for w in raw.get("same_words", ())),
-            **common,
         )
     if kind == "confirm":
-        return ConfirmStep(yes=build_target(raw["yes"]), no=build_target(raw["no"]), **common)
+        return ConfirmStep(id=step_id, ask=ask, retry=retry, yes=build_target(raw["yes"]), no=build_target(raw["no"]))
     raise ValueError(f"unknown step kind {kind!r}")  # the schema lets none through
 
 

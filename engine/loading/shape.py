@@ -22,9 +22,9 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from importlib import resources
 import re
 from collections import defaultdict
+from importlib import resources
 from typing import Any, Callable, Iterable
 
 from jsonschema import Draft202012Validator
@@ -143,7 +143,8 @@ class InvalidValue(FlowProblem):
 def check_shape(source: Source, kind: str) -> list[FlowProblem]:
     """Every shape problem of ``source`` against ``schemas/{kind}.schema.json``, located, in file order."""
     validator = validator_for(kind)
-    translator = _Translator(source.file, validator.schema)
+    root = validator.schema  # the dict read by validator_for
+    translator = _Translator(source.file, root if isinstance(root, dict) else {})
     problems: list[FlowProblem] = []
     for error in validator.iter_errors(source.data):
         problems.extend(translator.translate(error))
@@ -224,18 +225,18 @@ class _Translator:
     # -- one handler per failing keyword
 
     def _wrong_type(self, error: ValidationError) -> list[FlowProblem]:
-        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        expected = _rule(error) if isinstance(_rule(error), list) else [_rule(error)]
         return [self._wrong_type_problem(error, [str(t) for t in expected])]
 
     def _wrong_type_problem(self, error: ValidationError, expected: list[str]) -> FlowProblem:
         path = _path(error)
-        value = error.instance
-        money = bool(self._lookup(error.schema, "x-money"))
+        value = _value(error)
+        money = bool(self._lookup(_schema(error), "x-money"))
         rule_es = rule_en = ""
         if expected == ["integer"]:
             rule_es = ", sin texto ni signo de pesos" if money else ", sin texto"
             rule_en = ", without text or currency sign" if money else ", without text"
-        fix_es, fix_en = _type_fix(_field(path), value, expected, self._lookup(error.schema, "description"))
+        fix_es, fix_en = _type_fix(_field(path), value, expected, self._lookup(_schema(error), "description"))
         return self._problem(
             WrongType,
             path,
@@ -249,13 +250,13 @@ class _Translator:
         )
 
     def _missing(self, error: ValidationError) -> list[FlowProblem]:
-        if not isinstance(error.instance, dict):
+        if not isinstance(_value(error), dict):
             return []
         path = _path(error)
-        properties = error.schema.get("properties", {})
+        properties = _schema(error).get("properties", {})
         problems = []
-        for key in error.validator_value:
-            if key in error.instance:
+        for key in _rule(error):
+            if key in _value(error):
                 continue
             about = self._lookup(properties.get(key, {}), "description") or self._lookup(properties.get(key, {}), "title")
             problems.append(
@@ -271,11 +272,11 @@ class _Translator:
         return problems
 
     def _unknown(self, error: ValidationError) -> list[FlowProblem]:
-        if not isinstance(error.instance, dict) or error.validator_value is not False:
+        if not isinstance(_value(error), dict) or _rule(error) is not False:
             return self._invalid(error)
-        allowed = list(error.schema.get("properties", {}))
-        patterns = list(error.schema.get("patternProperties", {}))
-        extras = [k for k in error.instance if k not in allowed and not any(re.search(p, k) for p in patterns)]
+        allowed = list(_schema(error).get("properties", {}))
+        patterns = list(_schema(error).get("patternProperties", {}))
+        extras = [k for k in _value(error) if k not in allowed and not any(re.search(p, k) for p in patterns)]
         path = _path(error)
         return [
             self._problem(UnknownKey, (*path, key), key=key, allowed=", ".join(allowed), close=_close(key, allowed))
@@ -283,9 +284,9 @@ class _Translator:
         ]
 
     def _not_one_of(self, error: ValidationError) -> list[FlowProblem]:
-        allowed = error.validator_value if error.validator == "enum" else [error.validator_value]
+        allowed = _rule(error) if error.validator == "enum" else [_rule(error)]
         words = [_plain(a) for a in allowed]
-        value = _plain(error.instance)
+        value = _plain(_value(error))
         return [
             self._problem(
                 NotOneOf, _path(error), value=value, allowed=", ".join(words), close=_close(value, words)
@@ -293,17 +294,17 @@ class _Translator:
         ]
 
     def _bad_format(self, error: ValidationError) -> list[FlowProblem]:
-        fix_es, fix_en = self._hint(error.schema)
-        return [self._problem(BadFormat, _path(error), fix_es=fix_es, fix_en=fix_en, **_shown(error.instance))]
+        fix_es, fix_en = self._hint(_schema(error))
+        return [self._problem(BadFormat, _path(error), fix_es=fix_es, fix_en=fix_en, **_shown(_value(error)))]
 
     def _bad_key_name(self, error: ValidationError) -> FlowProblem:
         # jsonschema checks a key's name with the key itself as the instance, at the object's path.
-        key = str(error.instance)
-        fix_es, fix_en = self._hint(error.schema)
+        key = str(_value(error))
+        fix_es, fix_en = self._hint(_schema(error))
         return self._problem(BadKeyName, (*_path(error), key), key=key, fix_es=fix_es, fix_en=fix_en)
 
     def _too_short(self, error: ValidationError) -> list[FlowProblem]:
-        limit = int(error.validator_value)
+        limit = int(_rule(error))
         # (singular, plural) in Spanish and English for each kind of minimum.
         units = {
             "minLength": (("carácter", "caracteres"), ("character", "characters")),
@@ -312,12 +313,12 @@ class _Translator:
         unit_es, unit_en = units.get(str(error.validator), (("clave", "claves"), ("key", "keys")))
         need_es = f"al menos {limit} {unit_es[limit != 1]}"
         need_en = f"at least {limit} {unit_en[limit != 1]}"
-        if _is_empty(error.instance):
+        if _is_empty(_value(error)):
             problem_es, problem_en = "está vacío", "is empty"
         else:
-            problem_es = f"necesita {need_es} y tiene {len(error.instance)}"
-            problem_en = f"needs {need_en} and has {len(error.instance)}"
-        description = self._lookup(error.schema, "description")
+            problem_es = f"necesita {need_es} y tiene {len(_value(error))}"
+            problem_en = f"needs {need_en} and has {len(_value(error))}"
+        description = self._lookup(_schema(error), "description")
         return [
             self._problem(
                 TooShort,
@@ -331,7 +332,7 @@ class _Translator:
         ]
 
     def _too_long(self, error: ValidationError) -> list[FlowProblem]:
-        return [self._problem(TooLong, _path(error), actual=len(error.instance), limit=error.validator_value)]
+        return [self._problem(TooLong, _path(error), actual=len(_value(error)), limit=_rule(error))]
 
     def _out_of_range(self, error: ValidationError) -> list[FlowProblem]:
         bounds = {
@@ -341,15 +342,15 @@ class _Translator:
             "exclusiveMaximum": ("menor que", "less than"),
         }
         bound_es, bound_en = bounds[str(error.validator)]
-        description = self._lookup(error.schema, "description")
+        description = self._lookup(_schema(error), "description")
         return [
             self._problem(
                 OutOfRange,
                 _path(error),
                 bound_es=bound_es,
                 bound_en=bound_en,
-                limit=error.validator_value,
-                value=_plain(error.instance),
+                limit=_rule(error),
+                value=_plain(_value(error)),
                 fix_es=_sentence(description) or "Corrige el número.",
                 fix_en="Correct the number.",
             )
@@ -357,9 +358,9 @@ class _Translator:
 
     def _branches(self, error: ValidationError) -> list[FlowProblem]:
         """oneOf/anyOf: report the mistake inside the branch the value was meant for."""
-        branches = [self._resolve(b) for b in error.validator_value]
-        keys = _exactly_one_keys(error.validator_value)
-        if keys is not None and isinstance(error.instance, dict):
+        branches = [self._resolve(b) for b in _rule(error)]
+        keys = _exactly_one_keys(_rule(error))
+        if keys is not None and isinstance(_value(error), dict):
             return [self._exactly_one(error, keys)]
         if not error.context:
             return self._invalid(error)
@@ -376,10 +377,10 @@ class _Translator:
 
     def _exactly_one(self, error: ValidationError, keys: list[str]) -> FlowProblem:
         path = _path(error)
-        present = [k for k in keys if k in error.instance]
+        present = [k for k in keys if k in _value(error)]
         if len(present) > 1:
             return self._problem(OnlyOneOf, (*path, present[1]), key=present[1], other=present[0])
-        description = self._lookup(error.schema, "description")
+        description = self._lookup(_schema(error), "description")
         return self._problem(
             NeedsOneOf,
             path,
@@ -391,14 +392,14 @@ class _Translator:
         )
 
     def _not(self, error: ValidationError) -> list[FlowProblem]:
-        forbidden = [k for k in _required_keys(error.validator_value) if isinstance(error.instance, dict) and k in error.instance]
+        forbidden = [k for k in _required_keys(_rule(error)) if isinstance(_value(error), dict) and k in _value(error)]
         schema_path = list(error.absolute_schema_path)
         trigger = ""
         if "dependentSchemas" in schema_path:
             trigger = str(schema_path[schema_path.index("dependentSchemas") + 1])
         if not forbidden or not trigger:
             return self._invalid(error)
-        fix_es, fix_en = self._hint(error.schema)
+        fix_es, fix_en = self._hint(_schema(error))
         path = _path(error)
         return [
             self._problem(NotAllowedTogether, (*path, key), key=key, trigger=trigger, fix_es=fix_es, fix_en=fix_en)
@@ -406,9 +407,9 @@ class _Translator:
         ]
 
     def _invalid(self, error: ValidationError) -> list[FlowProblem]:
-        fix_es, fix_en = self._hint(error.schema)
+        fix_es, fix_en = self._hint(_schema(error))
         return [
-            self._problem(InvalidValue, _path(error), raw=error.message, fix_es=fix_es, fix_en=fix_en, **_shown(error.instance))
+            self._problem(InvalidValue, _path(error), raw=error.message, fix_es=fix_es, fix_en=fix_en, **_shown(_value(error)))
         ]
 
     # -- helpers that read the schema
@@ -485,6 +486,24 @@ def _path(error: ValidationError) -> Path:
     return tuple(error.absolute_path)
 
 
+def _rule(error: ValidationError) -> Any:
+    """The failing keyword's value in the schema (JSON: a list, a number, a mapping...).
+
+    This and the next two read an error's fields: jsonschema's stubs allow them to be unset,
+    and every error that ``iter_errors`` yields has them."""
+    return error.validator_value
+
+
+def _value(error: ValidationError) -> Any:
+    """The value in the flow file that the schema rejects (plain data from the YAML)."""
+    return error.instance
+
+
+def _schema(error: ValidationError) -> dict[str, Any]:
+    """The schema that holds the failing keyword (a mapping in all our schemas)."""
+    return error.schema if isinstance(error.schema, dict) else {}
+
+
 def _field(path: Path, file: str = "") -> str:
     """How a problem names the value: the key (``price``), or ``words [3]`` for a list item."""
     if not path:
@@ -536,11 +555,11 @@ def _is_empty(value: Any) -> bool:
 def _sentence(text: Any) -> str:
     if not text:
         return ""
-    text = str(text).strip()
-    first = text.split(" ", 1)[0].rstrip(",.;:")
+    words = str(text).strip()
+    first = words.split(" ", 1)[0].rstrip(",.;:")
     if first in _CODE_WORDS:
-        return text  # "closed, o la hora..." starts with a value to type as is
-    return text[0].upper() + text[1:]
+        return words  # "closed, o la hora..." starts with a value to type as is
+    return words[0].upper() + words[1:]
 
 
 _CODE_WORDS = frozenset({"closed", "true", "false", "end", "back"})
@@ -622,7 +641,7 @@ def _number_in(value: Any, whole: bool) -> str | None:
     if not isinstance(value, str):
         return None
     text = re.sub(r"(?<=\d)[,\s](?=\d{3}\b)", "", value)  # thousands separators
-    numbers = re.findall(r"-?\d+(?:\.\d+)?", text)
+    numbers: list[str] = re.findall(r"-?\d+(?:\.\d+)?", text)
     if len(numbers) != 1:
         return None
     if whole and "." in numbers[0]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import yaml
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from engine.loading.problems import FlowErrors, FlowProblem, Path
@@ -227,17 +227,27 @@ class _FlowLoader(yaml.SafeLoader):
         super().__init__(stream)
         self.reuse_marks: list[yaml.Mark] = []
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         # Record anchors and aliases to report them; an alias becomes an empty value so a
         # recursive alias can never make the conversion loop.
-        event = self.peek_event()
+        event: Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
         if isinstance(event, AliasEvent):
-            self.get_event()
-            self.reuse_marks.append(event.start_mark)
-            return ScalarNode(_NULL, "", event.start_mark, event.end_mark)
+            self.get_event()  # type: ignore[no-untyped-call]
+            start, end = _marks(event)
+            self.reuse_marks.append(start)
+            return ScalarNode(_NULL, "", start, end)
         if getattr(event, "anchor", None) is not None:
-            self.reuse_marks.append(event.start_mark)
+            self.reuse_marks.append(_marks(event)[0])
         return super().compose_node(parent, index)
+
+
+def _marks(event: Event) -> tuple[yaml.Mark, yaml.Mark]:
+    """Where ``event`` starts and ends. The pure-Python parser always sets both (the stubs also
+    allow libyaml's marks and None, which this loader never sees)."""
+    start, end = event.start_mark, event.end_mark
+    if not isinstance(start, yaml.Mark) or not isinstance(end, yaml.Mark):
+        raise TypeError(f"YAML event without position: {event!r}")
+    return start, end
 
 
 _FlowLoader.add_implicit_resolver(_BOOL, _BOOL_RE, list("tTfF"))
@@ -285,7 +295,7 @@ class _Builder:
                 self.positions[child] = self.key_positions[child]
         return result
 
-    def _scalar(self, node: ScalarNode) -> Any:
+    def _scalar(self, node: Node) -> Any:
         value, tag = node.value, node.tag
         if tag == _STR:
             return value

@@ -176,10 +176,15 @@ class FallbackStore(Shortcuts):
     def _lost(self, error: BaseException) -> None:
         self._health.lost(error)
 
+    async def _redis_now(self) -> RedisStore | None:
+        """Redis when this call should go to it (see ``_use_redis``), else None: memory."""
+        return self.redis if await self._use_redis() else None
+
     async def run(self, ops: Sequence[Op]) -> list[Any]:
-        if await self._use_redis():
+        redis = await self._redis_now()
+        if redis is not None:
             try:
-                results = await self.redis.run(ops)  # type: ignore[union-attr]
+                results = await redis.run(ops)
             except REDIS_DOWN as error:
                 self._lost(error)
             else:

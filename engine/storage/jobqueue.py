@@ -184,53 +184,63 @@ class FallbackJobQueue:
     def _lost(self, error: BaseException) -> None:
         self._health.lost(error)
 
+    async def _redis_now(self) -> RedisQueueLike | None:
+        """Redis when this call should go to it (see ``_use_redis``), else None: memory."""
+        return self.redis if await self._use_redis() else None
+
     async def add(self, id: str, payload: str, due: float) -> bool:
-        if await self._use_redis():
+        redis = await self._redis_now()
+        if redis is not None:
             try:
-                return await self.redis.add(id, payload, due)  # type: ignore[union-attr]
+                return await redis.add(id, payload, due)
             except REDIS_DOWN as error:
                 self._lost(error)
         return await self.memory.add(id, payload, due)
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Job]:
-        if await self._use_redis():
+        redis = await self._redis_now()
+        if redis is not None:
             try:
-                return await self.redis.claim(now, lease, limit)  # type: ignore[union-attr]
+                return await redis.claim(now, lease, limit)
             except REDIS_DOWN as error:
                 self._lost(error)
         return await self.memory.claim(now, lease, limit)
 
     async def reschedule(self, id: str, payload: str, due: float) -> None:
-        if await self._use_redis():
+        redis = await self._redis_now()
+        if redis is not None:
             try:
-                await self.redis.reschedule(id, payload, due)  # type: ignore[union-attr]
+                await redis.reschedule(id, payload, due)
                 return
             except REDIS_DOWN as error:
                 self._lost(error)
         await self.memory.reschedule(id, payload, due)
 
     async def finish(self, id: str, keep: float) -> None:
-        if await self._use_redis():
+        redis = await self._redis_now()
+        if redis is not None:
             try:
-                await self.redis.finish(id, keep)  # type: ignore[union-attr]
+                await redis.finish(id, keep)
                 return
             except REDIS_DOWN as error:
                 self._lost(error)
         await self.memory.finish(id, keep)
 
     async def wake(self, now: float) -> None:
-        if await self._use_redis():
+        redis = await self._redis_now()
+        if redis is not None:
             try:
-                await self.redis.wake(now)  # type: ignore[union-attr]
+                await redis.wake(now)
             except REDIS_DOWN as error:
                 self._lost(error)
         await self.memory.wake(now)
 
     async def pending(self) -> int:
         waiting = await self.memory.pending()
-        if await self._use_redis():
+        redis = await self._redis_now()
+        if redis is not None:
             try:
-                waiting += await self.redis.pending()  # type: ignore[union-attr]
+                waiting += await redis.pending()
             except REDIS_DOWN as error:
                 self._lost(error)
         return waiting

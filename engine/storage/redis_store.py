@@ -127,24 +127,23 @@ class RedisStore(Shortcuts):
         encoded: list[list[Any]] = []
         prefix = self.prefix
         for op in ops:
-            kind = type(op)
-            if kind is Admit:
+            if isinstance(op, Admit):
                 encoded.append(["admit"])
                 continue
-            keys.append(prefix + op.key)  # type: ignore[union-attr]
-            if kind is Get:
+            keys.append(prefix + op.key)
+            if isinstance(op, Get):
                 encoded.append(["get"])
-            elif kind is Set:
-                encoded.append(["set", op.value, _ms(op.ttl)])  # type: ignore[union-attr, arg-type]
-            elif kind is SetIfAbsent:
-                encoded.append(["setnx", op.value, _ms(op.ttl)])  # type: ignore[union-attr, arg-type]
-            elif kind is Incr:
-                ttl = 0 if op.ttl is None else _ms(op.ttl)  # type: ignore[union-attr]
-                encoded.append(["incr", ttl] if op.limit is None else ["incr", ttl, op.limit])  # type: ignore[union-attr]
-            elif kind is Delete:
+            elif isinstance(op, Set):
+                encoded.append(["set", op.value, _ms(op.ttl)])
+            elif isinstance(op, SetIfAbsent):
+                encoded.append(["setnx", op.value, _ms(op.ttl)])
+            elif isinstance(op, Incr):
+                ttl = 0 if op.ttl is None else _ms(op.ttl)
+                encoded.append(["incr", ttl] if op.limit is None else ["incr", ttl, op.limit])
+            elif isinstance(op, Delete):
                 encoded.append(["del"])
-            elif kind is Release:
-                encoded.append(["release", op.token])  # type: ignore[union-attr]
+            elif isinstance(op, Release):
+                encoded.append(["release", op.token])
             else:
                 raise TypeError(f"not a store operation: {op!r}")
         replies = json.loads(await self._call(keys, json.dumps(encoded, ensure_ascii=False)))
@@ -168,10 +167,11 @@ class RedisStore(Shortcuts):
         restarted Redis). Straight to ``execute_command``: the same command as redis-py's ``Script``
         sends, without its Python wrapping (≈ 10 µs a call)."""
         try:
-            return await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, operations)
+            reply: str = await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, operations)
         except NoScriptError:
             self._sha = await self.client.script_load(_BATCH)
-            return await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, operations)
+            reply = await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, operations)
+        return reply  # the script's JSON text (the client decodes responses)
 
     async def ttl(self, key: str) -> float | None:
         """Seconds left for ``key`` (None: absent or no expiry)."""

@@ -115,7 +115,8 @@ class Shortcuts:
         raise NotImplementedError
 
     async def get(self, key: str) -> str | None:
-        return (await self.run([Get(key)]))[0]
+        value: str | None = (await self.run([Get(key)]))[0]
+        return value
 
     async def set(self, key: str, value: str, ttl: float) -> None:
         await self.run([Set(key, value, ttl)])

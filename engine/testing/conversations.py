@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from engine.loading.problems import FlowErrors, FlowProblem, problem
 from engine.loading.shape import check_shape
-from engine.loading.source import load_source
-from engine.model.effects import HandOver, NotifyAdmin, Outcome
+from engine.loading.source import Source, load_source
+from engine.model.effects import Effect, HandOver, NotifyAdmin, Outcome
 from engine.model.inbound import Inbound, Location
 from engine.model.session import Session
 from engine.runtime.flows import Flows
@@ -44,7 +44,7 @@ class Exchange:
 
     sent: str
     replies: tuple[str, ...]
-    effects: tuple[Any, ...]
+    effects: tuple[Effect, ...]
 
 
 @dataclass
@@ -95,8 +95,9 @@ class UnknownMenuOption(FlowProblem):
     fix = {"es": "Opciones de ese platillo: {choices}.", "en": "That item's options: {choices}."}
 
 
-def load_tests(path: Path, flows: Flows | None = None) -> tuple[Any, Any]:
-    """A conversation test file, checked for shape and (given the flows) for menu items that exist."""
+def load_tests(path: Path, flows: Flows | None = None) -> tuple[Source, Any]:
+    """A conversation test file, checked for shape and (given the flows) for menu items that exist:
+    its source (for positions) and its data."""
     source = load_source(path, path.as_posix())
     problems = check_shape(source, "conversation")
     if not problems and flows is not None:
@@ -106,7 +107,7 @@ def load_tests(path: Path, flows: Flows | None = None) -> tuple[Any, Any]:
     return source, source.data
 
 
-def unknown_items(flows: Flows, source: Any) -> Iterator[FlowProblem]:
+def unknown_items(flows: Flows, source: Source) -> Iterator[FlowProblem]:
     menu = flows.menu
     for t, test in enumerate(source.data["tests"]):
         for n, turn in enumerate(test["turns"]):

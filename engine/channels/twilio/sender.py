@@ -139,7 +139,7 @@ class TwilioSender:
                 await http.close()
 
 
-class BaseUrlTwilioHttpClient(AsyncTwilioHttpClient):
+class BaseUrlTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio has no types
     """twilio's async HTTP client with ``https://api.twilio.com`` replaced by ``base``.
 
     twilio-python has no base-URL setting; this is how tests (and a local fake of the API) are

@@ -1,0 +1,1 @@
+"""One module per ``rinconcito`` command, each with ``run(args) -> int``; see ``engine.cli.main``."""
