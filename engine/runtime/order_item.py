@@ -27,7 +27,6 @@ from engine.runtime.understand import (
 )
 
 
-
 def item_view(item: Item) -> dict[str, Any]:
     """An item as messages see it."""
     return {"id": item.id, "name": item.name, "plural": item.plural, "feminine": item.feminine, "price": item.price}
