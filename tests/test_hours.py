@@ -2,6 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from engine.languages.en import EN
+from engine.languages.es import ES
 from engine.runtime.hours import describe_opening, next_opening, taking_orders
 from tests.conftest import at
 
@@ -46,11 +52,41 @@ def test_taking_orders(flows, moment, open_):
 )
 def test_next_opening_in_spanish(flows, moment, said):
     now = at(moment)
-    assert describe_opening(next_opening(flows.hours, now), now, "es") == said
+    assert describe_opening(next_opening(flows.hours, now), now, ES) == said
 
 
 def test_far_opening_names_the_date(flows):
     now = at("2026-11-24 23:30")
     when = at("2026-12-02 13:00")
-    assert describe_opening(when, now, "es") == "abrimos el 2 de diciembre a las 13:00"
-    assert describe_opening(when, now, "en") == "we open on December 2 at 13:00"
+    assert describe_opening(when, now, ES) == "abrimos el 2 de diciembre a las 13:00"
+    assert describe_opening(when, now, EN) == "we open on December 2 at 1:00 pm"
+
+
+@pytest.mark.parametrize(
+    ("when", "said"),
+    [
+        ("2026-11-24 09:30", "we open today at 9:30 am"),
+        ("2026-11-25 12:00", "we open tomorrow at 12:00 pm"),
+        ("2026-11-27 00:15", "we open on Friday at 12:15 am"),
+    ],
+)
+def test_english_opening_on_a_twelve_hour_clock(when, said):
+    assert describe_opening(at(when), at("2026-11-24 08:00"), EN) == said
+
+
+def test_no_opening_within_a_year():
+    assert describe_opening(None, at("2026-11-24 08:00"), ES) == "por ahora no tenemos fecha de apertura"
+    assert describe_opening(None, at("2026-11-24 08:00"), EN) == "we have no opening date yet"
+
+
+def test_a_restaurant_phrase_names_what_it_wants():
+    own = replace(EN, opening=replace(EN.opening, tomorrow="back tomorrow, {weekday} {month} {day}, from {time}"))
+    assert describe_opening(at("2026-11-25 11:00"), at("2026-11-24 22:00"), own) == "back tomorrow, Wednesday November 25, from 11:00 am"
+
+
+def test_today_and_tomorrow_are_the_restaurant_s_days():
+    """11 pm in Los Angeles is already tomorrow in UTC: the days are counted where the restaurant is."""
+    pacific = ZoneInfo("America/Los_Angeles")
+    now = datetime(2026, 11, 24, 23, 0, tzinfo=pacific).astimezone(ZoneInfo("UTC"))
+    when = datetime(2026, 11, 25, 11, 0, tzinfo=pacific)
+    assert describe_opening(when, now, EN) == "we open tomorrow at 11:00 am"

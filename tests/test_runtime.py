@@ -13,6 +13,9 @@ from engine.model.effects import (
 )
 from engine.model.inbound import Inbound
 from engine.model.session import Line, Session
+from engine.languages.en import EN
+from engine.languages.es import ES
+from engine.loading.build import build_words
 from engine.runtime.handle import handle
 from engine.testing.conversations import Conversation
 from tests.conftest import at
@@ -113,6 +116,34 @@ def test_a_broken_template_apologises_and_reports(flows):
     outcome = handle(broken, None, Inbound(CUSTOMER, "hola"), at("2026-11-27 14:00"))
     assert "algo falló" in outcome.replies[0]
     assert any(isinstance(e, ReportError) and "cliente" in e.what for e in outcome.effects)
+
+
+def test_when_even_the_error_message_breaks_the_apology_is_the_language_s(flows):
+    broken = dataclasses.replace(
+        flows, messages={**flows.messages, "welcome": "{{ cliente.nombre }}", "error": "{{ tampoco }}"}
+    )
+    outcome = handle(broken, None, Inbound(CUSTOMER, "hola"), at("2026-11-27 14:00"))
+    assert outcome.replies == (flows.restaurant.language.apology,)
+    assert outcome.replies[0].startswith("Perdón, algo falló")
+    english = dataclasses.replace(broken, restaurant=dataclasses.replace(flows.restaurant, language=EN))
+    assert handle(english, None, Inbound(CUSTOMER, "hi"), at("2026-11-27 14:00")).replies == (EN.apology,)
+
+
+def test_the_restaurant_s_language_decides_what_is_understood(flows):
+    """The same flows, told they speak English: "two" is a number and "that's all" finishes."""
+    english = dataclasses.replace(
+        flows, restaurant=dataclasses.replace(flows.restaurant, words=build_words(dataclasses.replace(EN, filler=ES.filler)))
+    )
+    conversation = Conversation(english, CUSTOMER, at("2026-11-27 14:00"))
+    conversation.send("hola")
+    assert "¿Cuántos tacos de suadero" in conversation.send("suadero").replies[0]
+    conversation.send("two")
+    conversation.send("maíz")
+    assert "Agregué 2 × Taco de suadero (maíz)" in conversation.send("👍").replies[0]
+    assert "¿Cómo lo quieres?" in conversation.send("that's all").replies[0]
+    spanish = Conversation(flows, CUSTOMER, at("2026-11-27 14:00"))
+    spanish.send("hola")
+    assert "no encontré" in spanish.send("that's all").replies[0]
 
 
 def test_odd_messages_never_raise(flows):

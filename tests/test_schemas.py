@@ -14,13 +14,22 @@ from engine.loading.source import load_source
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW_KINDS = ("restaurant", "menu", "hours", "messages", "order")
+FLOW_FOLDERS = (ROOT / "flows", *sorted((ROOT / "examples").glob("*/flows")))
+"""El Rinconcito's flows and every example restaurant's."""
 
 
 def flow_files() -> list[tuple[Path, str]]:
-    """Every shipped flow file with its kind: flows/<kind>.yaml, and flows/tests/*.yaml."""
-    files = [(ROOT / "flows" / f"{kind}.yaml", kind) for kind in FLOW_KINDS]
-    files += [(path, "conversation") for path in sorted((ROOT / "flows" / "tests").glob("*.yaml"))]
+    """Every shipped flow file with its kind: <folder>/<kind>.yaml, and <folder>/tests/*.yaml."""
+    files = []
+    for folder in FLOW_FOLDERS:
+        files += [(folder / f"{kind}.yaml", kind) for kind in FLOW_KINDS]
+        files += [(path, "conversation") for path in sorted((folder / "tests").glob("*.yaml"))]
     return files
+
+
+def test_the_example_restaurants_are_checked_too() -> None:
+    assert ROOT / "examples" / "nonna-rosa" / "flows" in FLOW_FOLDERS
+    assert len([path for path, _ in flow_files() if "examples" in path.parts]) >= 10
 
 
 def schema(kind: str) -> dict[str, Any]:
@@ -82,9 +91,10 @@ def test_shipped_flow_passes_its_schema(path: Path, kind: str) -> None:
 @pytest.mark.parametrize(("path", "kind"), flow_files(), ids=lambda v: v.name if isinstance(v, Path) else v)
 def test_flow_file_names_its_schema_on_the_first_line(path: Path, kind: str) -> None:
     first_line = path.read_text(encoding="utf-8").splitlines()[0]
-    relative = "../../schemas" if kind == "conversation" else "../schemas"
+    up = len(path.parent.relative_to(ROOT).parts)  # flows/ -> 1, examples/x/flows/tests/ -> 4
+    relative = "/".join([".."] * up) + "/schemas"
     assert first_line == f"# yaml-language-server: $schema={relative}/{kind}.schema.json"
-    assert (path.parent / relative / f"{kind}.schema.json").resolve().is_file()
+    assert (path.parent / relative / f"{kind}.schema.json").resolve() == (SCHEMAS / f"{kind}.schema.json").resolve()
 
 
 def test_schemas_are_read_once() -> None:

@@ -34,7 +34,8 @@ def main(
     """Load settings and flows, then serve until SIGINT/SIGTERM (in-flight requests finish).
 
     ``port`` defaults to ``PORT`` (Render sets it), then 8000; ``host`` to 127.0.0.1. Returns the
-    exit code: 0 after a clean stop, 2 for wrong settings, 1 for flows that do not load.
+    exit code: 0 after a clean stop, 2 for wrong settings (the admin's number is read in the
+    restaurant's country, so once the flows are loaded), 1 for flows that do not load.
     """
     try:
         settings = load_settings(os.environ if environ is None else environ, env_file)
@@ -52,6 +53,11 @@ def main(
     except OSError as error:
         print(f"❌ No se pudieron leer los flujos en {settings.flows_dir}: {error.strerror}", file=sys.stderr)
         return 1
+    try:
+        settings = settings.for_restaurant(flows.restaurant.country)
+    except SettingsError as error:
+        print(f"❌ {error}", file=sys.stderr)
+        return 2
     host = host or "127.0.0.1"
     port = port or settings.port
     clock = service_clock(flows.hours.timezone, settings.test_clock_file)

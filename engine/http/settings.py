@@ -9,7 +9,8 @@ a deployment is fixed in one go rather than one restart per variable.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -19,6 +20,7 @@ from starlette.datastructures import Secret
 from engine.orders.store import key_role
 from engine.runtime.phones import parse_phone
 
+_NATIONAL = re.compile(r"[0-9(][0-9 ()\-.]*")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -43,7 +45,10 @@ class Settings:
     """The address Twilio calls (``https://bot.example.com``), used to check signatures."""
     twilio_auth_token: Secret | None = None
     admin_phone_number: str | None = None
-    """E.164 (``+525512345678``) once validated."""
+    """E.164 (``+525512345678``) once validated: at once when written with its country code, else by
+    ``for_restaurant`` once the restaurant's country is known."""
+    admin_phone_text: str | None = None
+    """``ADMIN_PHONE_NUMBER`` as written."""
     redis_url: str | None = None
     redis_enabled: bool = False
     redis_key_prefix: str = "rinconcito:"
@@ -91,6 +96,22 @@ class Settings:
             raise SettingsError(self.problems)
         return self
 
+    def for_restaurant(self, country: str) -> Settings:
+        """These settings with the admin's number read in the restaurant's ``country`` (restaurant.yaml).
+
+        The settings are read before the flows, so a number written without its country code
+        (``55 1234 5678``) waits until here; ``SettingsError`` when it is no number there.
+        """
+        if self.admin_phone_text is None or self.admin_phone_number is not None:
+            return self
+        number = parse_phone(self.admin_phone_text, country)
+        if number is None:
+            raise SettingsError([
+                f"ADMIN_PHONE_NUMBER ({self.admin_phone_text}) no es un número válido en {country}, el país de "
+                "restaurant.yaml: corrígelo o escríbelo con su lada internacional (ej. +525512345678)."
+            ])
+        return replace(self, admin_phone_number=number)
+
 
 def load_settings(environ: Mapping[str, str], env_file: Path | None = None) -> Settings:
     """Settings from ``environ`` (and ``env_file`` when it exists), checked."""
@@ -107,7 +128,7 @@ def read_settings(config: Config) -> Settings:
         if raw is None or str(raw).strip() == "":
             return default
         try:
-            value = cast(str(raw).strip())
+            value: float = cast(str(raw).strip())
         except ValueError:
             problems.append(f"{key} debe ser un número (vale {str(raw)!r}).")
             return default
@@ -142,7 +163,10 @@ def read_settings(config: Config) -> Settings:
     token = Secret(token_text) if token_text else None
 
     admin_raw = text("ADMIN_PHONE_NUMBER")
-    admin = parse_phone(admin_raw, "MX") if admin_raw else None
+    admin = parse_phone(admin_raw, None) if admin_raw else None
+    # Without its country code the number is read in the restaurant's country (``for_restaurant``);
+    # here it only has to look like one.
+    admin_valid = admin is not None or (admin_raw is not None and _national_number(admin_raw))
 
     log_level = (text("LOG_LEVEL", "INFO") or "INFO").upper()
     if log_level not in LOG_LEVELS:
@@ -182,11 +206,11 @@ def read_settings(config: Config) -> Settings:
             problems.insert(0, "Falta TWILIO_AUTH_TOKEN: en producción cada webhook debe ir firmado por Twilio.")
         if admin_raw is None:
             problems.insert(0, "Falta ADMIN_PHONE_NUMBER: en producción hace falta el WhatsApp del encargado.")
-        elif admin is None:
+        elif not admin_valid:
             problems.insert(0, "ADMIN_PHONE_NUMBER no es un número de teléfono válido (ej. +525512345678).")
         if public_url is None:
             problems.append("Falta PUBLIC_URL (o RENDER_EXTERNAL_URL): sin ella no se pueden comprobar las firmas de Twilio.")
-    elif admin_raw is not None and admin is None:
+    elif admin_raw is not None and not admin_valid:
         problems.append("ADMIN_PHONE_NUMBER no es un número de teléfono válido (ej. +525512345678).")
 
     return Settings(
@@ -196,6 +220,7 @@ def read_settings(config: Config) -> Settings:
         public_url=public_url,
         twilio_auth_token=token,
         admin_phone_number=admin,
+        admin_phone_text=admin_raw,
         redis_url=redis_url if redis_enabled else None,
         redis_enabled=redis_enabled,
         redis_key_prefix=text("REDIS_KEY_PREFIX", "rinconcito:") or "rinconcito:",
@@ -218,6 +243,11 @@ def read_settings(config: Config) -> Settings:
         twilio_api_base=text("TWILIO_API_BASE") if app_env == "test" else None,
         problems=tuple(problems),
     )
+
+
+def _national_number(raw: str) -> bool:
+    """Written without a country code, and shaped like a phone number: 6 to 15 digits, spaces, dashes."""
+    return _NATIONAL.fullmatch(raw) is not None and 6 <= sum(ch.isdigit() for ch in raw) <= 15
 
 
 def _flag(raw: str | None, default: bool) -> bool:

@@ -4,13 +4,16 @@ and the ``Flows`` the runtime runs, with what it derives once (``Compiled``)."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import time
 from typing import Any
 
+from engine.languages import DEFAULT_LANGUAGE, LANGUAGES
+from engine.languages.language import Language
 from engine.loading.source import Source
 from engine.model.hours import Hours, Opening
 from engine.model.menu import Category, Choice, Item, Menu, OptionGroup
-from engine.model.restaurant import DeliveryTerms, Restaurant, Words
+from engine.model.restaurant import DeliveryTerms, Money, Restaurant, Words
 from engine.model.steps import (
     Branch,
     ChoiceOption,
@@ -55,20 +58,79 @@ def build(sources: dict[str, Source]) -> Flows:
 
 def build_restaurant(raw: dict[str, Any]) -> Restaurant:
     delivery = raw["delivery"]
-    words = raw["words"]
+    language = build_language(raw)
     return Restaurant(
         name=raw["name"],
         phone=str(raw["phone"]),
         country=raw["country"],
         currency=raw["currency"],
-        language=raw.get("language", "es"),
+        money=build_money(raw.get("money") or {}),
+        language=language,
         delivery=DeliveryTerms(delivery["fee"], delivery["free_from"], delivery["minimum"]),
         estimated_minutes={k: str(v) for k, v in raw["estimated_minutes"].items()},
         session_minutes=raw.get("session_minutes", 30),
         handover_minutes=raw.get("handover_minutes", 60),
-        words=Words(
-            words_of(words["yes"]), words_of(words["no"]), words_of(words["done"]), words_of(words.get("greeting", ()))
-        ),
+        words=build_words(language),
+    )
+
+
+def build_language(raw: dict[str, Any]) -> Language:
+    """The restaurant's language: the one it names, with the words its ``restaurant.yaml`` replaces.
+
+    A list (``words.yes``...) replaces the language's list; in a table (``numbers``, ``opening``,
+    ``statuses``, ``admin_commands``) each entry written replaces that entry only.
+    """
+    base = LANGUAGES[raw.get("language", DEFAULT_LANGUAGE.code)]
+    words = raw.get("words") or {}
+
+    def listed(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(str(w) for w in words[key]) if key in words else default
+
+    commands = {str(k): tuple(str(w) for w in v) for k, v in (raw.get("admin_commands") or {}).items()}
+    return replace(
+        base,
+        yes=listed("yes", base.yes),
+        no=listed("no", base.no),
+        done=listed("done", base.done),
+        greeting=listed("greeting", base.greeting),
+        filler=listed("filler", base.filler),
+        remove=listed("remove", base.remove),
+        separators=listed("and", base.separators),
+        numbers={**base.numbers, **{str(k): int(v) for k, v in (raw.get("numbers") or {}).items()}},
+        opening=replace(base.opening, **{str(k): str(v) for k, v in (raw.get("opening") or {}).items()}),
+        statuses={**base.statuses, **{str(k): str(v) for k, v in (raw.get("statuses") or {}).items()}},
+        admin_commands={**base.admin_commands, **commands},
+    )
+
+
+def build_words(language: Language) -> Words:
+    remove = sorted({tuple(normalise(w).split()) for w in language.remove} - {()}, key=len, reverse=True)
+    return Words(
+        yes=words_of(language.yes),
+        no=words_of(language.no),
+        done=words_of(language.done),
+        greeting=words_of(language.greeting),
+        filler=words_of(language.filler),
+        remove=tuple(remove),
+        separators=words_of(language.separators),
+        numbers={normalise(word): number for word, number in language.numbers.items() if normalise(word)},
+        admin={
+            normalise(word): command
+            for command, typed in language.admin_commands.items()
+            for word in typed
+            if normalise(word)
+        },
+    )
+
+
+def build_money(raw: dict[str, Any]) -> Money:
+    default = Money()
+    return Money(
+        symbol=str(raw.get("symbol", default.symbol)),
+        symbol_after=raw.get("symbol_position", "before") == "after",
+        thousands=str(raw.get("thousands", default.thousands)),
+        decimal=str(raw.get("decimal", default.decimal)),
+        decimals=int(raw.get("decimals", default.decimals)),
     )
 
 
@@ -109,7 +171,7 @@ def build_menu(raw: dict[str, Any]) -> Menu:
         for item in built:
             items.setdefault(item.id, item)
         categories.append(Category(category["name"], category.get("emoji", ""), built))
-    return Menu(raw["max_quantity"], groups, tuple(categories), items)
+    return Menu(raw["max_quantity"], groups, tuple(categories), items, words_of(raw.get("common_words", ())))
 
 
 def parse_opening(value: str) -> Opening | None:

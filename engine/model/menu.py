@@ -49,11 +49,11 @@ class Item:
     """Choice id -> price for this item, replacing the choice's own price."""
     available: bool = True
     plural: str = ""
-    """ "tacos al pastor": for "¿Cuántos tacos al pastor?" (the name when not given)."""
+    """ "hamburguesas dobles": for "¿Cuántas hamburguesas dobles?" (the name when not given)."""
     feminine: bool = False
-    """ "¿Cuántas gringas?" rather than "¿Cuántos...?"."""
+    """ "¿Cuántas empanadas?" rather than "¿Cuántos...?"."""
     short_name: str = ""
-    """How the short menu lists it ("pastor"); the name when not given."""
+    """How the short menu lists it ("doble"); the name when not given."""
 
     def choice_price(self, choice: Choice) -> int:
         return self.option_prices.get(choice.id, choice.price)
@@ -73,3 +73,5 @@ class Menu:
     categories: tuple[Category, ...]
     items: dict[str, Item]
     """Every item by id."""
+    common_words: frozenset[str] = frozenset()
+    """Normalised words many item names share ("pizza"): a customer need not type them."""

@@ -5,7 +5,10 @@ One small dataclass per concept and per step kind. Nothing here reads files: see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from engine.languages.language import Language
 
 # ---------------------------------------------------------------- restaurant
 
@@ -13,11 +16,25 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class DeliveryTerms:
     fee: int
-    """Delivery fee in pesos."""
+    """Delivery fee, in the restaurant's money (see ``Money``)."""
     free_from: int
     """Subtotal from which delivery is free."""
     minimum: int
     """Smallest subtotal (before the fee) accepted for delivery."""
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """How amounts are written: every amount of the flows is a whole number of the smallest unit shown."""
+
+    symbol: str = "$"
+    symbol_after: bool = False
+    """False: "$1,234"; True: "1.234 €" (after the amount, a space between)."""
+    thousands: str = ","
+    """Between groups of three digits; "" for none."""
+    decimal: str = "."
+    decimals: int = 0
+    """0: amounts are whole ("$96"); 2: the last two digits are cents (1250 is "$12.50")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +44,18 @@ class Words:
     yes: frozenset[str]
     no: frozenset[str]
     done: frozenset[str]
-    greeting: frozenset[str] = frozenset()
+    greeting: frozenset[str]
     """"hola" mid-conversation: the bot repeats its question instead of not understanding."""
+    filler: frozenset[str]
+    """Words of item names the customer need not type."""
+    remove: tuple[tuple[str, ...], ...]
+    """Phrases that start a removal ("quitar", "sin el"), as tokens, longest first."""
+    separators: frozenset[str]
+    """Words between two items of one message ("y")."""
+    numbers: Mapping[str, int]
+    """Quantities in words ("tres" -> 3, "media docena" -> 6)."""
+    admin: Mapping[str, str]
+    """What the admin types after ``#`` -> the command (one of ``languages.ADMIN_COMMANDS``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +65,10 @@ class Restaurant:
     country: str
     """ISO region used to read phone numbers written without a country code."""
     currency: str
-    language: str
+    """ISO 4217 code ("MXN")."""
+    money: Money
+    language: Language
+    """The restaurant's language, with the words its ``restaurant.yaml`` replaces."""
     delivery: DeliveryTerms
     estimated_minutes: dict[str, str]
     """``pickup`` / ``delivery`` -> "25–35"."""

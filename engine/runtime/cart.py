@@ -1,11 +1,11 @@
-"""Prices, exactly: integer pesos, options and delivery rules as the flows say."""
+"""Prices, exactly: integer amounts, options and delivery rules as the flows say, and how amounts are written."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from engine.model.menu import Menu
-from engine.model.restaurant import Restaurant
+from engine.model.restaurant import Money, Restaurant
 from engine.model.session import Line
 
 
@@ -35,12 +35,12 @@ def option_names(menu: Menu, line: Line) -> list[str]:
 
 
 def describe(menu: Menu, line: Line) -> str:
-    """ "3 × Taco al pastor (harina, sin cebolla)"."""
+    """ "3 × Pizza margarita (grande, orilla delgada)"."""
     return label(line.quantity or 1, menu.items[line.item].name, option_names(menu, line))
 
 
 def label(quantity: int, name: str, options: list[str] | tuple[str, ...]) -> str:
-    """ "3 × Taco al pastor (harina)"; "1 × Refresco (355 ml, Coca-Cola)", not "(355 ml) (Coca-Cola)"."""
+    """ "3 × Pizza margarita (grande)"; "1 × Refresco (355 ml, Coca-Cola)", not "(355 ml) (Coca-Cola)"."""
     joined = ", ".join(options)
     if joined and name.endswith(")"):
         return f"{quantity} × {name[:-1]}, {joined})"
@@ -88,3 +88,12 @@ def merge(cart: tuple[Line, ...], line: Line) -> tuple[Line, ...]:
             return cart[:index] + (Line(line.item, total, dict(line.options)),) + cart[index + 1 :]
     return cart + (line,)
 
+
+def format_money(amount: int, money: Money) -> str:
+    """``1234`` -> "$1,234"; with two decimals "$12.34"; after the amount "1.234 €"."""
+    whole, cents = divmod(abs(amount), 10**money.decimals)
+    text = f"{whole:,}".replace(",", money.thousands)
+    if money.decimals:
+        text += f"{money.decimal}{cents:0{money.decimals}d}"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{text} {money.symbol}" if money.symbol_after else f"{sign}{money.symbol}{text}"

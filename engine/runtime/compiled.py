@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
@@ -38,16 +39,25 @@ class Compiled:
     @cached_property
     def templates(self) -> Templates:
         # Compiled on first use, so a template syntax error is reported by the checks.
-        return Templates(self._messages, self._conditions)
+        return Templates(self._messages, self._conditions, self._restaurant.money, self._restaurant.language.statuses)
 
     @cached_property
     def item_phrases(self) -> Phrases:
-        """Item id -> the token lists that name it (name, id, aliases)."""
+        """Item id -> the token lists that name it (name, id, aliases), without the words a customer
+        need not type (the language's filler, the menu's common words)."""
+        ignored = self._restaurant.words.filler | self._menu.common_words
         phrases: dict[str, list[list[str]]] = {}
         for item in self._menu.items.values():
             names = [item.name, item.id.replace("_", " "), *item.aliases]
-            phrases[item.id] = [tokens for tokens in (key_tokens(n) for n in names) if tokens]
+            phrases[item.id] = [tokens for tokens in (key_tokens(n, ignored) for n in names) if tokens]
         return Phrases(phrases)
+
+    @cached_property
+    def separators(self) -> re.Pattern[str]:
+        """Where one message names another item: punctuation, "+" and the language's words ("y")."""
+        words = sorted(self._restaurant.words.separators, key=len, reverse=True)
+        spoken = "".join(rf"|\b{re.escape(word)}\b" for word in words)
+        return re.compile(rf"\s*(?:,{spoken}|\+|\n|;)\s*")
 
     @cached_property
     def item_names(self) -> dict[str, str]:

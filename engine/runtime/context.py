@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.model.effects import ORDER_NUMBER_SLOT
+from engine.model.order import STATUSES
 from engine.model.session import Line, Session
 from engine.runtime import cart as carts
 from engine.runtime.flows import Flows
@@ -59,6 +60,8 @@ CHOICE_EXTRAS = ("choices",)
 
 ORDER_FIELDS = ("name", "contact", "fulfilment", "address", "location", "payment")
 """Answers every order has (None until given); a flow may save more."""
+SAMPLE_PHONE = "+" + "9" * 15
+"""A phone number as long as E.164 allows, for the sample values that measure messages."""
 
 
 class HoursView:
@@ -93,7 +96,8 @@ def order_view(flows: Flows, answers: dict[str, Any], cart: dict[str, Any]) -> d
     order.update({f"{name}_name": None for name in ORDER_FIELDS})
     order.update(answers)
     for save_as, names in flows.compiled.answer_names.items():
-        order[f"{save_as}_name"] = names.get(answers.get(save_as), answers.get(save_as))
+        answer = answers.get(save_as)
+        order[f"{save_as}_name"] = names.get(answer, answer) if isinstance(answer, str) else answer
     fee = carts.delivery_fee(flows.restaurant, cart["subtotal"], order["fulfilment"])
     order.update(
         subtotal=cart["subtotal"],
@@ -195,19 +199,19 @@ def sample_service_extras(flows: Flows) -> dict[str, Any]:
     """Long sample values for the messages said outside a conversation."""
     lines = [{"description": carts.label(50, item.name, ["x" * 12]), "total": 5000} for item in flows.menu.items.values()]
     order = {
-        "number": 10420, "status": "preparando", "name": "x" * 40, "customer": "+525512345678",
-        "contact": "+525512345678", "lines": lines, "subtotal": 99999, "delivery_fee": 30, "total": 99999,
-        "fulfilment": "delivery", "fulfilment_name": "a domicilio", "address": "x" * 120, "payment": "efectivo",
-        "payment_name": "efectivo", "time": "23:59",
+        "number": 10420, "status": STATUSES[1], "name": "x" * 40, "customer": SAMPLE_PHONE,
+        "contact": SAMPLE_PHONE, "lines": lines, "subtotal": 99999, "delivery_fee": 30, "total": 99999,
+        "fulfilment": "delivery", "fulfilment_name": "x" * 20, "address": "x" * 120, "payment": "x" * 20,
+        "payment_name": "x" * 20, "time": "23:59",
     }
     first = next(iter(flows.menu.items.values()))
     return {
         "order": order, "orders": [dict(order, lines=[])] * 15, "number": "10420", "open": True,
         "until": "31/12 23:59", "item": {"id": first.id, "name": first.name}, "available": True, "text": "x" * 80,
-        "suggestions": [first.name, first.name], "customer": "+525512345678", "taken": True, "minutes": 60,
+        "suggestions": [first.name, first.name], "customer": SAMPLE_PHONE, "taken": True, "minutes": 60,
         "what": "x" * 200, "held_back": 99,
     }
 
 
 def sample_customer() -> dict[str, Any]:
-    return {"phone": "+525512345678", "profile_name": "Nombre De Perfil Largo", "recent": ["x" * 100] * 3}
+    return {"phone": SAMPLE_PHONE, "profile_name": "X" * 25, "recent": ["x" * 100] * 3}

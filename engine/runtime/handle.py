@@ -114,7 +114,7 @@ def apologise(flows: Flows, session: Session, inbound: Inbound, error: Exception
     try:
         text = flows.compiled.templates.render("error", {"restaurant": flows.compiled.restaurant_view})
     except (TemplateError, KeyError):
-        text = "Perdón, algo falló. Intenta de nuevo en un momento."
+        text = flows.restaurant.language.apology
     # The service tells the admin (throttled, in the flows' own words: ``admin_error``).
     return Outcome(session, (text,), (ReportError(inbound.customer, what),))
 
@@ -187,7 +187,7 @@ class Turn:
         step = self.step()
         if not first_message or not self.ordering.names_an_item():
             return
-        # "3 pastor" as a first message orders right away instead of being answered with a question.
+        # "3 margaritas" as a first message orders right away instead of being answered with a question.
         if isinstance(step, OrderItemStep):
             if len(self.replies) > prompts_before:
                 self.replies.pop()  # the step's own question
@@ -275,8 +275,9 @@ class Turn:
 
     def answer_choice(self, step: ChoiceStep) -> None:
         chosen = None
-        number = parse_number(self.text)
-        if number is not None and 1 <= number <= len(step.choices) and is_bare_number(self.norm):
+        numbers = self.flows.restaurant.words.numbers
+        number = parse_number(self.text, numbers)
+        if number is not None and 1 <= number <= len(step.choices) and is_bare_number(self.norm, numbers):
             chosen = step.choices[number - 1]
         else:
             matches = best_matches(self.norm.split(), self.flows.compiled.step_phrases(step))

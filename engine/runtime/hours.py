@@ -11,16 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from engine.languages import LANGUAGES
+from engine.languages.language import Language
 from engine.model.hours import Hours, Opening
 
-WEEKDAYS = {
-    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-MONTHS_ES = (
-    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-    "octubre", "noviembre", "diciembre",
-)
+WEEKDAYS = {code: language.weekdays for code, language in LANGUAGES.items()}
+"""Weekday names (Monday first) by language code."""
 LOOKAHEAD_DAYS = 400
 
 
@@ -35,7 +31,7 @@ class Service:
 def opening_on(hours: Hours, day: date) -> Opening | None:
     special = hours.special.get(day.isoformat(), ...)
     if special is not ...:
-        return special  # type: ignore[return-value]
+        return special
     return hours.weekly[day.weekday()]
 
 
@@ -109,23 +105,17 @@ def next_opening(hours: Hours, now: datetime) -> datetime | None:
     return None
 
 
-def describe_opening(when: datetime | None, now: datetime, language: str = "es") -> str:
-    """ "hoy a las 13:00", "mañana a las 13:00", "el martes a las 13:00", "el 2 de enero a las 13:00"."""
+def describe_opening(when: datetime | None, now: datetime, language: Language) -> str:
+    """In the restaurant's language: "abrimos hoy a las 13:00", "abrimos mañana a las 13:00",
+    "abrimos el martes a las 13:00", "abrimos el 2 de enero a las 13:00"."""
+    phrases = language.opening
     if when is None:
-        return "por ahora no tenemos fecha de apertura" if language == "es" else "we have no opening date yet"
-    local_now = now.astimezone(when.tzinfo)
-    days = (when.date() - local_now.date()).days
-    clock = when.strftime("%H:%M")
-    if language != "es":
-        day = "today" if days == 0 else "tomorrow" if days == 1 else (
-            f"on {WEEKDAYS['en'][when.weekday()]}" if days < 7 else f"on {when:%B} {when.day}")
-        return f"we open {day} at {clock}"
-    if days == 0:
-        day = "hoy"
-    elif days == 1:
-        day = "mañana"
-    elif days < 7:
-        day = f"el {WEEKDAYS['es'][when.weekday()]}"
-    else:
-        day = f"el {when.day} de {MONTHS_ES[when.month - 1]}"
-    return f"abrimos {day} a las {clock}"
+        return phrases.unknown
+    days = (when.date() - now.astimezone(when.tzinfo).date()).days
+    phrase = phrases.today if days == 0 else phrases.tomorrow if days == 1 else phrases.weekday if days < 7 else phrases.date
+    return phrase.format(
+        time=language.clock_text(when.hour, when.minute),
+        weekday=language.weekdays[when.weekday()],
+        day=when.day,
+        month=language.months[when.month - 1],
+    )

@@ -1,13 +1,13 @@
 """The ``order_item`` step: items, quantities and options, in whatever way the customer says them.
 
-"3 pastor harina sin cebolla", "2 horchatas y una coca", "pastro" (a typo), "dos", "quitar
-pastor", "listo". What is named but incomplete waits in ``session.pending`` and is asked
-about one question at a time.
+"3 margarita grande orilla delgada", "2 horchatas y una coca", "margerita" (a typo), "dos",
+"quitar margarita", "listo". What is named but incomplete waits in ``session.pending`` and is
+asked about one question at a time. The words (numbers, "y", "quitar", "listo") are the
+restaurant's language's.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Protocol
 
 from engine.model.menu import Item, OptionGroup
@@ -25,9 +25,6 @@ from engine.runtime.understand import (
     number_token,
     parse_number,
 )
-
-REMOVE_WORDS = frozenset({"quitar", "quita", "quitale", "borrar", "borra", "eliminar", "elimina", "sin el", "remove"})
-_SEPARATORS = re.compile(r"\s*(?:,|\by\b|\+|\n|;)\s*")
 
 
 def item_view(item: Item) -> dict[str, Any]:
@@ -67,7 +64,7 @@ class OrderTaking:
     def find_items(self, norm: str) -> list[Line]:
         """Every item named in the text, with its quantity and options when given."""
         lines = []
-        for segment in _SEPARATORS.split(norm):
+        for segment in self.flows.compiled.separators.split(norm):
             tokens = segment.split()
             matches = sorted(best_matches(tokens, self.flows.compiled.item_phrases), key=lambda m: min(m.used))
             for index, match in enumerate(matches):
@@ -79,10 +76,11 @@ class OrderTaking:
     def line_from(self, tokens: list[str], match: Match, start: int, end: int) -> Line:
         """Quantity: a number before the item (or after it); options: words around it."""
         item = self.menu.items[match.key]
+        numbers = self.flows.restaurant.words.numbers
         first = min(match.used)
         quantity = None
         for position in [*range(first - 1, start - 1, -1), *range(max(match.used) + 1, end)]:
-            if position not in match.used and (n := number_token(tokens[position])) is not None:
+            if position not in match.used and (n := number_token(tokens[position], numbers)) is not None:
                 quantity = n
                 break
         around = tokens[start:end]  # the item's own words count too: "una coca" is a Coca-Cola
@@ -106,8 +104,9 @@ class OrderTaking:
             return
         words = self.flows.restaurant.words
         tokens = turn.norm.split()
-        if tokens and (tokens[0] in REMOVE_WORDS or " ".join(tokens[:2]) in REMOVE_WORDS):
-            self.remove(step, tokens)
+        removal = next((phrase for phrase in words.remove if tuple(tokens[: len(phrase)]) == phrase), None)
+        if removal is not None:
+            self.remove(step, tokens[len(removal) :])
             return
         lines = self.find_items(turn.norm)
         if not lines:
@@ -143,8 +142,9 @@ class OrderTaking:
         self.turn.go(step.done, from_step=step.id)
 
     def remove(self, step: OrderItemStep, tokens: list[str]) -> None:
+        """Take the items ``tokens`` name (what follows "quitar") out of the cart."""
         turn = self.turn
-        named = {line.item for line in self.find_items(" ".join(tokens[1:]))}
+        named = {line.item for line in self.find_items(" ".join(tokens))}
         kept = tuple(line for line in turn.session.cart if line.item not in named)
         if not named or len(kept) == len(turn.session.cart):
             turn.reask()
@@ -161,7 +161,7 @@ class OrderTaking:
         choice = self.pick_choice(group, line) if group is not None else None
         named = [] if choice else self.find_items(turn.norm)
         if named:
-            # "2 pastor" at "¿Cuántos tacos al pastor?" answers it; "1 flan" is one more item, not "1".
+            # "2 margarita" at "¿Cuántas pizzas margarita?" answers it; "1 flan" is one more item, not "1".
             same = next((n for n in named if n.item == line.item), None)
             if same is not None:
                 quantity = same.quantity if same.quantity is not None else line.quantity
@@ -174,7 +174,7 @@ class OrderTaking:
             self.settle(step)
             return
         if line.quantity is None:
-            quantity = parse_number(turn.text)
+            quantity = parse_number(turn.text, self.flows.restaurant.words.numbers)
             if quantity is None or quantity < 1:
                 self.reask_pending()
                 return
@@ -195,9 +195,9 @@ class OrderTaking:
     def pick_choice(self, group: OptionGroup, line: Line) -> str | None:
         words = self.flows.restaurant.words
         if group.default and (is_one_of(self.turn.text, words.done) or is_one_of(self.turn.text, words.yes)):
-            return group.default  # "listo" / "sí" at "¿Cómo los preparamos?": the usual way
-        number = parse_number(self.turn.text)
-        if number is not None and 1 <= number <= len(group.choices) and is_bare_number(self.turn.norm):
+            return group.default  # "listo" / "sí" at "¿Cómo la preparamos?": the usual way
+        number = parse_number(self.turn.text, words.numbers)
+        if number is not None and 1 <= number <= len(group.choices) and is_bare_number(self.turn.norm, words.numbers):
             return group.choices[number - 1].id
         return self.choice_in(group, self.turn.norm.split())
 

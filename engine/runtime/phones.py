@@ -32,10 +32,11 @@ def whatsapp_id(number: str) -> str:
     return WHATSAPP_PREFIX + bare
 
 
-def parse_phone(text: str, region: str) -> str | None:
+def parse_phone(text: str, region: str | None) -> str | None:
     """A phone number as typed by a person, in E.164, or None when it is not a valid number.
 
-    Numbers written without a country code are read in ``region`` (``55 1234 5678`` in MX).
+    Numbers written without a country code are read in ``region`` (``55 1234 5678`` in MX); with
+    no region, only numbers written with one (``+52...``) can be read.
     """
     candidate = normalise_whatsapp(text.strip())
     try:

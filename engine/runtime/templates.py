@@ -7,19 +7,35 @@ typed is only ever passed in as data, never compiled.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from engine.model.restaurant import Money
+from engine.runtime.cart import format_money
+
 WHATSAPP_LIMIT = 1600
 """WhatsApp refuses longer messages."""
 
 
-def money(value: Any) -> str:
-    """``1234`` -> ``$1,234`` (whole pesos)."""
-    return f"${int(value):,}"
+def money_filter(money: Money) -> Callable[[Any], str]:
+    """The ``money`` filter for one restaurant: ``1234`` -> "$1,234" (see ``Money``)."""
+
+    def money_text(value: Any) -> str:
+        return format_money(int(value), money)  # a text raises ValueError: the checks report it
+
+    return money_text
+
+
+def status_filter(statuses: Mapping[str, str]) -> Callable[[Any], str]:
+    """The ``status`` filter: a stored status id ("preparando") -> the word shown for it ("preparing")."""
+
+    def status_text(value: Any) -> str:
+        return statuses.get(str(value), str(value))
+
+    return status_text
 
 
 def capitalize(value: Any) -> str:
@@ -42,14 +58,17 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
         return {**self.globals, **(d or {})}
 
 
-def make_environment() -> ImmutableSandboxedEnvironment:
+def make_environment(money: Money = Money(), statuses: Mapping[str, str] | None = None) -> ImmutableSandboxedEnvironment:
+    """The templates' environment; ``money`` and ``statuses`` say how the restaurant writes amounts
+    and order statuses (the defaults suit checks that only look for mistakes)."""
     env = FlowEnvironment(
         undefined=StrictUndefined,
         autoescape=False,  # WhatsApp text, not HTML
         keep_trailing_newline=False,
         trim_blocks=False,
     )
-    env.filters["money"] = money
+    env.filters["money"] = money_filter(money)
+    env.filters["status"] = status_filter(statuses or {})
     env.filters["capitalize"] = capitalize
     return env
 
@@ -57,8 +76,10 @@ def make_environment() -> ImmutableSandboxedEnvironment:
 class Templates:
     """Every message of the flows compiled, plus the conditions of the order flow."""
 
-    def __init__(self, messages: dict[str, str], conditions: set[str]) -> None:
-        self.env = make_environment()
+    def __init__(
+        self, messages: dict[str, str], conditions: set[str], money: Money, statuses: Mapping[str, str]
+    ) -> None:
+        self.env = make_environment(money, statuses)
         self._messages = {key: self.env.from_string(source) for key, source in messages.items()}
         self._conditions: dict[str, Callable[..., Any]] = {
             text: self.env.compile_expression(text) for text in conditions

@@ -1,51 +1,35 @@
 """Reading what customers really type: case, accents, typos, numbers in words, emoji.
 
-Pure functions over normalised text. The words themselves (yes, no, item names, choices) come
-from the flows; only Spanish and English number words live here.
+Pure functions over normalised text. The words themselves (yes, no, numbers, item names,
+choices) come from the restaurant's language and its flows: nothing here belongs to a language.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
-from typing import Iterable
 
-NUMBER_WORDS: dict[str, int] = {
-    "un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
-    "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13,
-    "catorce": 14, "quince": 15, "dieciseis": 16, "diecisiete": 17, "dieciocho": 18,
-    "diecinueve": 19, "veinte": 20, "veintiuno": 21, "veintidos": 22, "veintitres": 23,
-    "veinticuatro": 24, "veinticinco": 25, "treinta": 30, "cuarenta": 40, "cincuenta": 50,
-    "sesenta": 60, "cien": 100, "docena": 12, "media docena": 6,
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "twelve": 12, "twenty": 20,
-}
+EMOJI_WORDS = ("👍", "👌", "✅", "👎", "❌")
+"""Emoji that answer yes or no: kept as words of their own, the same in every language."""
 
-#: Words that carry no meaning when matching item names ("quiero 3 tacos de pastor porfa").
-FILLER = frozenset(
-    "a al algo con de del el en la las le lo los me mi para por porfa porfavor favor pls please "
-    "quiero quisiera dame deme manda mandame regalame traeme ponme agrega agregame y e tambien "
-    "otro otra otros otras taco tacos unos unas i want the of".split()
-)
-
-_KEEP = re.compile(r"[^0-9a-zñ+ ]+")
+_KEEP = re.compile(r"[^0-9a-zñ+ %s]+" % "".join(EMOJI_WORDS))
 _SPACES = re.compile(r"\s+")
-_EMOJI_WORDS = {"👍": " si ", "👌": " si ", "✅": " si ", "👎": " no ", "❌": " no "}
 
 
 @lru_cache(maxsize=256)
 def normalise(text: str) -> str:
-    """Lower case, no accents (ñ kept), emoji and punctuation gone, single spaces.
+    """Lower case, no accents (ñ kept), punctuation and emoji gone but 👍 and its kind, single spaces.
 
     Cached (a few entries): one turn reads the same message several times (a command? a yes? a
     number?).
     """
     if not text.isascii():  # plain ASCII has no emoji, accents or ñ: lower case is enough
-        for emoji, word in _EMOJI_WORDS.items():
-            text = text.replace(emoji, word)
+        for emoji in EMOJI_WORDS:
+            text = text.replace(emoji, f" {emoji} ")
         text = text.lower().replace("ñ", "\0")
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("\0", "ñ")
@@ -59,7 +43,7 @@ def words_of(phrases: Iterable[str]) -> frozenset[str]:
 
 
 def singular(token: str) -> str:
-    """Good enough for menus: "tacos" -> "taco", "horchatas" -> "horchata", "champiñones" -> "champiñon"."""
+    """Good enough for menus: "pizzas" -> "pizza", "empanadas" -> "empanada", "champiñones" -> "champiñon"."""
     if len(token) > 4 and token.endswith("es") and token[-3] in "nrdlsz":
         return token[:-2]
     if len(token) > 3 and token.endswith("s"):
@@ -69,7 +53,7 @@ def singular(token: str) -> str:
 
 @lru_cache(maxsize=65536)
 def similar(a: str, b: str) -> bool:
-    """Same word, plural, or a small typo ("pastro", "suadro") on words long enough to tell."""
+    """Same word, plural, or a small typo ("margarita" for "margherita") on words long enough to tell."""
     if a == b or singular(a) == singular(b):
         return True
     if a.isdigit() or b.isdigit() or min(len(a), len(b)) < 4:
@@ -79,24 +63,25 @@ def similar(a: str, b: str) -> bool:
     return matcher.real_quick_ratio() >= 0.8 and matcher.quick_ratio() >= 0.8 and matcher.ratio() >= 0.8
 
 
-def parse_number(text: str) -> int | None:
-    """ "3", "tres", "3 tacos" -> 3; None when the text holds no single quantity."""
+def parse_number(text: str, numbers: Mapping[str, int]) -> int | None:
+    """ "3", "tres", "3 pizzas" -> 3 (``numbers``: the language's number words, normalised); None
+    when the text holds no single quantity."""
     norm = normalise(text)
-    if norm in NUMBER_WORDS:
-        return NUMBER_WORDS[norm]
-    found = [n for n in (number_token(t) for t in norm.split()) if n is not None]
+    if norm in numbers:
+        return numbers[norm]
+    found = [n for n in (number_token(t, numbers) for t in norm.split()) if n is not None]
     return found[0] if len(found) == 1 else None
 
 
-def number_token(token: str) -> int | None:
+def number_token(token: str, numbers: Mapping[str, int]) -> int | None:
     if token.isdigit() and len(token) <= 6:
         return int(token)
-    return NUMBER_WORDS.get(token)
+    return numbers.get(token)
 
 
-def is_bare_number(norm: str) -> bool:
+def is_bare_number(norm: str, numbers: Mapping[str, int]) -> bool:
     """The whole (normalised) message is one number: "2", "dos" — a pick from a numbered list."""
-    return norm.isdigit() or norm in NUMBER_WORDS
+    return norm.isdigit() or norm in numbers
 
 
 def is_one_of(text: str, phrases: frozenset[str]) -> bool:
@@ -189,10 +174,11 @@ def best_matches(tokens: list[str], names: dict[str, list[list[str]]]) -> list[M
     return chosen
 
 
-def key_tokens(phrase: str) -> list[str]:
-    """The tokens of a name worth matching: "Taco al pastor" -> ["pastor"]."""
+def key_tokens(phrase: str, ignored: frozenset[str]) -> list[str]:
+    """The tokens of a name worth matching: "Pizza de champiñones" -> ["champiñones"] when "pizza"
+    and "de" are ``ignored`` (filler words and the menu's common words, normalised)."""
     tokens = normalise(re.sub(r"\(.*?\)", " ", phrase)).split()  # "(500 ml)" is not a name
-    meaningful = [t for t in tokens if t not in FILLER]
+    meaningful = [t for t in tokens if t not in ignored]
     return meaningful or tokens
 
 

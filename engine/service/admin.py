@@ -1,8 +1,10 @@
 """The admin's WhatsApp: messages from ``ADMIN_PHONE_NUMBER`` are commands, never orders.
 
-``#pedidos``, ``#pedido 1042``, ``#preparando|#listo|#entregado|#cancelar 1042``, ``#cerrar``,
-``#abrir``, ``#agotado flan``, ``#disponible flan``, ``#tomar +52...``, ``#soltar +52...``,
-``#ayuda``. Every reply is a message of the flows (``admin_*``), like everything the bot says.
+The commands (``languages.ADMIN_COMMANDS``): list today's open orders, show one, set its status
+(preparing, ready, delivered, cancel), close or open the kitchen, mark an item sold out or
+available, take a customer over or give them back, help. The words typed after ``#`` are the
+restaurant's language's (in Spanish ``#pedidos``, ``#listo 1042``, ``#agotado flan``...), and
+every reply is a message of the flows (``admin_*``), like everything the bot says.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, Mapping, Protocol
 from zoneinfo import ZoneInfo
 
+from engine.languages.language import ADMIN_COMMANDS
 from engine.model.order import STATUSES, StoredOrder
 from engine.model.session import Session
 from engine.orders.store import OrderStore
@@ -22,14 +25,14 @@ from engine.runtime.overrides import OVERRIDES_KEY, Overrides
 from engine.runtime.phones import parse_phone
 from engine.runtime.understand import best_matches, closest, normalise
 
-STATUS_COMMANDS = {"preparando": "preparando", "listo": "listo", "entregado": "entregado", "cancelar": "cancelado"}
-"""Command -> the status it sets."""
+STATUS_COMMANDS = {"preparing": "preparando", "ready": "listo", "delivered": "entregado", "cancel": "cancelado"}
+"""Command -> the status it sets (as stored)."""
 
 
 @dataclass(frozen=True, slots=True)
 class AdminCommand:
     name: str
-    """Without the ``#``, lower case, no accents; "" when the message is not a command at all."""
+    """The word typed after ``#``, lower case, no accents; "" when the message is not a command at all."""
     argument: str
 
 
@@ -39,6 +42,11 @@ def parse_command(text: str) -> AdminCommand:
         return AdminCommand("", stripped)
     name, _, argument = stripped[1:].partition(" ")
     return AdminCommand(normalise(name), argument.strip())
+
+
+def command_of(command: AdminCommand, words: Mapping[str, str]) -> str | None:
+    """Which of ``ADMIN_COMMANDS`` the admin typed (``words``: the restaurant's, word -> command)."""
+    return words.get(command.name) if command.name else None
 
 
 class OverridesStore(Protocol):
@@ -111,7 +119,7 @@ class AdminDesk:
 
     async def answer(self, text: str) -> tuple[str, ...]:
         command = parse_command(text)
-        run = COMMANDS.get(command.name)
+        run = COMMANDS.get(command_of(command, self.flows.restaurant.words.admin) or "")
         if run is None:
             return (self.say("admin_unknown", text=text.strip()[:80]),)
         return (await run(self, command.argument),)
@@ -199,20 +207,21 @@ def order_number(text: str) -> int | None:
 
 
 COMMANDS: dict[str, Callable[[AdminDesk, str], Awaitable[str]]] = {
-    "pedidos": AdminDesk.list_orders,
-    "pedido": AdminDesk.show_order,
+    "orders": AdminDesk.list_orders,
+    "order": AdminDesk.show_order,
     **{name: (lambda status: lambda desk, arg: desk.change_status(status, arg))(status) for name, status in STATUS_COMMANDS.items()},
-    "cerrar": lambda desk, _: desk.force_hours(False),
-    "abrir": lambda desk, _: desk.force_hours(True),
-    "agotado": lambda desk, arg: desk.mark_item(False, arg),
-    "disponible": lambda desk, arg: desk.mark_item(True, arg),
-    "tomar": lambda desk, arg: desk.hand_over(True, arg),
-    "soltar": lambda desk, arg: desk.hand_over(False, arg),
-    "ayuda": AdminDesk.help,
+    "close": lambda desk, _: desk.force_hours(False),
+    "open": lambda desk, _: desk.force_hours(True),
+    "sold_out": lambda desk, arg: desk.mark_item(False, arg),
+    "available": lambda desk, arg: desk.mark_item(True, arg),
+    "take": lambda desk, arg: desk.hand_over(True, arg),
+    "release": lambda desk, arg: desk.hand_over(False, arg),
+    "help": AdminDesk.help,
 }
-"""Every admin command by name (without ``#``)."""
+"""Every admin command (one of ``ADMIN_COMMANDS``) and what it runs."""
 
 assert set(STATUS_COMMANDS.values()) <= set(STATUSES)
+assert set(COMMANDS) == set(ADMIN_COMMANDS)
 
 
 class StoredOverrides:

@@ -44,7 +44,7 @@ from engine.runtime.flows import Flows
 from engine.testing.conversations import DEFAULT_CUSTOMER, Conversation, parse_duration
 
 MOMENT = "2026-11-26 14:00"
-"""A Thursday afternoon: El Rinconcito is open (13:00-23:00) and taking orders."""
+"""A Thursday afternoon, inside the opening hours of the flows the corpus is written for."""
 END_STEP = "end"
 """How ``step`` names "no step waiting": the conversation ended (or has not started)."""
 SETUPS_FILE = "setups.yaml"
