@@ -1,10 +1,5 @@
-"""The WhatsApp webhook service: a Starlette app built by ``create_app`` and run by ``main``.
-
-Routes: ``POST /webhook`` (Twilio's incoming messages, answered with TwiML), ``GET /health``
-(the process answers) and ``GET /ready`` (flows loaded, sessions in Redis or in the memory
-fallback). The app holds no global state: its store, clients and services are built in the
-lifespan and closed with it.
-"""
+"""``python -m engine.http.serve``: load the settings and the flows, then serve the app
+``engine.http.app.create_app`` builds with uvicorn until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -18,6 +13,7 @@ from typing import Mapping
 import uvicorn
 
 from engine.http.app import create_app
+from engine.http.wiring import Given
 from engine.http.settings import SettingsError, load_settings
 from engine.loading.pipeline import load_flows
 from engine.loading.problems import FlowErrors
@@ -55,7 +51,7 @@ def main(
     host = host or "127.0.0.1"
     port = port or settings.port
     clock = service_clock(flows.hours.timezone, settings.test_clock_file)
-    app = create_app(settings, flows, clock=clock, log=log)
+    app = create_app(settings, flows, Given(clock=clock, log=log))
     where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     log.info("🌮 Escuchando en %s/webhook", where)
     if settings.twilio_auth_token is None:

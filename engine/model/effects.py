@@ -8,9 +8,10 @@ comes back as an effect carrying all of its data; the service layer executes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Union
 
 from engine.model.order import Order
+from engine.model.session import Session
 
 #: Stands in for the order number inside rendered texts until the order store assigns one.
 #: ``Outcome.with_order_number`` swaps it for the real number.
@@ -67,8 +68,8 @@ Effect = Union[SaveOrder, NotifyAdmin, HandOver, ForwardToAdmin, ReportError]
 class Outcome:
     """What the runtime returns for one inbound message."""
 
-    session: Any
-    """The new session (an ``engine.model.session.Session``) to store for this customer."""
+    session: Session
+    """The new session to store for this customer."""
     replies: tuple[str, ...]
     """Texts to send back, in order (may be empty: a quiet bot during a hand-over)."""
     effects: tuple[Effect, ...] = ()
@@ -79,7 +80,10 @@ class Outcome:
 
     def with_order_number(self, number: int | str) -> Outcome:
         """The same outcome with the stored order's number written into every text."""
-        fill = lambda text: text.replace(ORDER_NUMBER_SLOT, str(number))  # noqa: E731
+
+        def fill(text: str) -> str:
+            return text.replace(ORDER_NUMBER_SLOT, str(number))
+
         effects = tuple(
             NotifyAdmin(e.kind, fill(e.text)) if isinstance(e, NotifyAdmin) else e for e in self.effects
         )

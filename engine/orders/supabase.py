@@ -19,14 +19,7 @@ from typing import Any, Awaitable
 import httpx
 from postgrest import APIError
 
-from engine.model.order import (
-    OPEN_STATUSES,
-    Order,
-    StoredOrder,
-    check_status,
-    order_record,
-    stored_order,
-)
+from engine.model.order import OPEN_STATUSES, Order, StoredOrder, check_status
 from engine.orders.store import OrderStoreError, OrderStoreUnavailable, day_bounds
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
@@ -61,7 +54,7 @@ class SupabaseOrderStore:
         return cls(client, http)
 
     async def save(self, order: Order) -> StoredOrder:
-        payload = order_record(order)
+        payload = order.to_record()
         try:
             response = await self._call(self._client.rpc("place_order", {"payload": payload}).execute())
         except APIError as error:
@@ -74,7 +67,7 @@ class SupabaseOrderStore:
             return existing
         if not isinstance(response.data, dict):
             raise OrderStoreError(f"place_order devolvió algo inesperado: {response.data!r}")
-        return stored_order(response.data)
+        return StoredOrder.from_record(response.data)
 
     async def get(self, number: int) -> StoredOrder | None:
         return await self._one(self._orders().eq("number", number))
@@ -111,7 +104,7 @@ class SupabaseOrderStore:
             response = await self._call(query.execute())
         except APIError as error:
             raise _refused("leer los pedidos", error) from error
-        return [stored_order(row) for row in response.data]
+        return [StoredOrder.from_record(row) for row in response.data]
 
     async def _call(self, request: Awaitable[Any]) -> Any:
         try:
