@@ -14,7 +14,7 @@ from orderkit import delivery_order, make_order
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
-from engine.model.order import StoredOrder
+from engine.model.order import FULFILMENTS, STATUSES, StoredOrder
 
 SERVER = "host=127.0.0.1 port=5432 user=postgres"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "supabase" / "migrations"
@@ -91,6 +91,14 @@ def test_a_second_order_with_the_same_key_is_refused(db):
 def test_check_constraints_refuse_impossible_orders(db, changes, constraint):
     with pytest.raises(errors.CheckViolation, match=constraint):
         insert(db, "bad", **changes)
+
+
+def test_the_table_takes_every_status_and_fulfilment_the_model_knows(db):
+    for n, status in enumerate(STATUSES):
+        insert(db, f"s{n}", status=status)
+    for n, fulfilment in enumerate(FULFILMENTS):
+        insert(db, f"f{n}", fulfilment=fulfilment)
+    assert db.execute("select count(*) from public.orders").fetchone() == (len(STATUSES) + len(FULFILMENTS),)
 
 
 def test_updated_at_is_set_by_the_table_on_every_change(db):

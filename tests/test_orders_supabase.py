@@ -156,6 +156,20 @@ async def test_a_refusal_is_an_error_that_retrying_will_not_fix(api, store, stat
     assert not isinstance(raised.value, OrderStoreUnavailable)
 
 
+async def test_rows_that_are_no_order_are_an_error_not_a_crash(api, store):
+    api.post("/rpc/place_order").mock(side_effect=[
+        httpx.Response(200, json="ok"), httpx.Response(200, json={"number": 1042, "status": "nuevo"}),
+    ])
+    api.get("/orders").respond(200, json=[{**row(make_order()), "placed_at": "ayer"}])
+    with pytest.raises(OrderStoreError, match="place_order devolvió algo inesperado: ok"):
+        await store.save(make_order())
+    with pytest.raises(OrderStoreError, match="place_order devolvió un pedido ilegible .KeyError"):
+        await store.save(make_order())
+    with pytest.raises(OrderStoreError, match="orders devolvió un pedido ilegible .ValueError") as raised:
+        await store.get(1042)
+    assert not isinstance(raised.value, OrderStoreUnavailable)  # trying again would not help
+
+
 async def test_get_asks_for_one_order_by_number(api, store):
     route = api.get("/orders").mock(side_effect=[
         httpx.Response(200, json=[row(make_order(), number=1042)]), httpx.Response(200, json=[]),

@@ -8,9 +8,10 @@ request with ``services_of``: a new group of routes needs nothing else.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
@@ -101,81 +102,113 @@ def services_of(request: Request) -> Services:
     return services
 
 
+class Worker(Protocol):
+    """A task running beside the routes (the courier, the waiting orders)."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Clients:
+    """The connections the services are built on, opened by ``open_clients``."""
+
+    redis: RedisStore | None
+    """None without ``REDIS_URL``."""
+    store: FallbackStore
+    orders: OrderStore
+    sender: Sender
+
+
 @asynccontextmanager
 async def open_services(settings: Settings, flows: Flows, given: Given = Given()) -> AsyncIterator[Services]:
     """The ``Services`` for ``flows`` and ``settings``, workers running, until the block ends."""
     clock = given.clock or real_clock(flows.hours.timezone)
     log = given.log or logging.getLogger(LOGGER)
-
-    def now() -> float:
-        return clock().timestamp()
-
     try:
         async with AsyncExitStack() as stack:
-            redis = RedisStore(connect(settings.redis_url), settings.redis_key_prefix) if settings.redis_url else None
-            store = FallbackStore(redis, MemoryStore(now), log, probe_every=settings.redis_probe_seconds,
-                                  carry_over=CARRIED_OVER)
-            stack.push_async_callback(store.close)
-            await store.start()
-            if settings.twilio_auth_token is None:
-                log.warning(UNSIGNED_WARNING)
-            orders = given.orders or await open_order_store(
-                settings.supabase_url, str(settings.supabase_key) if settings.supabase_key else None,
-                settings.orders_db_path,
-            )
-            stack.push_async_callback(orders.close)
-            auth = str(settings.twilio_auth_token) if settings.twilio_auth_token else None
-            sender = given.sender or sender_for(
-                settings.twilio_account_sid, auth, settings.twilio_whatsapp_from, log, api_base=settings.twilio_api_base
-            )
-            stack.push_async_callback(sender.aclose)
-
-            def job_queue(name: str) -> FallbackJobQueue:
-                """A durable queue: in Redis (shared, kept across restarts) while it answers."""
-                shared = RedisJobQueue(redis.client, settings.redis_key_prefix, name) if redis is not None else None
-                return FallbackJobQueue(shared, MemoryJobQueue(now), log, probe_every=settings.redis_probe_seconds)
-
-            admin = settings.admin_phone_number
-            outbox = Outbox(job_queue("outbox"), now)
-            errors = ErrorReports(flows, outbox, store, admin, log, now)
-            courier = Courier(outbox, sender, given.retry, log, errors.undeliverable,
-                              template_sid=settings.admin_template_sid, template_for=admin)
-            waiting = WaitingOrders(job_queue("waiting-orders"), orders, outbox, admin, given.retry, log, now)
-            sessions = Sessions(store, flows.restaurant.session_minutes)
-            locks = CustomerLocks(store)
-            overrides = StoredOverrides(store)
-            takeover = SessionTakeover(sessions, locks, flows.hash)
-
-            async def tell_customer(event: str, customer: str, text: str) -> bool:
-                return await outbox.enqueue(event, customer, text, "status")
-
-            desk = AdminDesk(flows, orders, overrides, takeover, tell_customer, clock, log)
-            wait_text = flows.compiled.templates.render("rate_limited", {"restaurant": flows.compiled.restaurant_view})
-            limiter = RateLimiter(store, settings.rate_limit_per_customer, settings.rate_limit_global, now)
-            chat = ChatService(
-                Runtime(flows, clock),
-                Admission(store, SeenMessages(store), limiter, wait_text),
-                Conversations(sessions, locks),
-                Operations(flows, orders, outbox, waiting, errors, admin, log),
-                AdminLine(admin, desk, outbox.wake) if admin is not None else None,
-                log,
-            )
-            token = settings.twilio_auth_token
-            validator = RequestValidator(str(token)) if token is not None else None
-
-            waiting.start()
-            stack.push_async_callback(waiting.stop)
-            courier.start()
-            stack.push_async_callback(courier.stop)
+            clients = await open_clients(stack, settings, given, log, lambda: clock().timestamp())
+            services, workers = assemble(settings, flows, clients, clock, log, given.retry)
+            for worker in workers:
+                worker.start()
+                stack.push_async_callback(worker.stop)
             log.info("🌮 Flujos cargados (%s), sesiones en %s", flows.hash[:12],
-                     "Redis" if store.mode == "redis" else "memoria")
+                     "Redis" if clients.store.mode == "redis" else "memoria")
             log.info(
                 "📦 Pedidos en %s · 📤 envíos %s",
                 "Supabase" if settings.supabase_url else f"SQLite ({settings.orders_db_path})",
                 "por Twilio" if settings.sends_through_twilio or given.sender is not None
                 else "solo al log (sin credenciales de Twilio)",
             )
-            yield Services(settings, flows, clock, log, store, orders, overrides, sessions, takeover, desk, outbox,
-                           chat, validator)
+            yield services
     finally:
         log.info("👋 Servicio detenido")
+
+
+async def open_clients(
+    stack: AsyncExitStack, settings: Settings, given: Given, log: logging.Logger, now: Callable[[], float]
+) -> Clients:
+    """Redis (with the memory fallback), the order store and the sender, each closed by ``stack``."""
+    redis = RedisStore(connect(settings.redis_url), settings.redis_key_prefix) if settings.redis_url else None
+    store = FallbackStore(redis, MemoryStore(now), log, probe_every=settings.redis_probe_seconds,
+                          carry_over=CARRIED_OVER)
+    stack.push_async_callback(store.close)
+    await store.start()
+    if settings.twilio_auth_token is None:
+        log.warning(UNSIGNED_WARNING)
+    supabase_key = str(settings.supabase_key) if settings.supabase_key else None
+    orders = given.orders or await open_order_store(settings.supabase_url, supabase_key, settings.orders_db_path)
+    stack.push_async_callback(orders.close)
+    auth = str(settings.twilio_auth_token) if settings.twilio_auth_token else None
+    sender = given.sender or sender_for(
+        settings.twilio_account_sid, auth, settings.twilio_whatsapp_from, log, api_base=settings.twilio_api_base
+    )
+    stack.push_async_callback(sender.aclose)
+    return Clients(redis, store, orders, sender)
+
+
+def assemble(
+    settings: Settings, flows: Flows, clients: Clients, clock: Clock, log: logging.Logger, retry: RetryPolicy
+) -> tuple[Services, tuple[Worker, ...]]:
+    """The services on ``clients``, and the workers to start for them."""
+    store, orders, admin = clients.store, clients.orders, settings.admin_phone_number
+
+    def now() -> float:
+        return clock().timestamp()
+
+    def job_queue(name: str) -> FallbackJobQueue:
+        """A durable queue: in Redis (shared, kept across restarts) while it answers."""
+        redis = clients.redis
+        shared = RedisJobQueue(redis.client, settings.redis_key_prefix, name) if redis is not None else None
+        return FallbackJobQueue(shared, MemoryJobQueue(now), log, probe_every=settings.redis_probe_seconds)
+
+    outbox = Outbox(job_queue("outbox"), now)
+    errors = ErrorReports(flows, outbox, store, admin, log, now)
+    courier = Courier(outbox, clients.sender, retry, log, errors.undeliverable,
+                      template_sid=settings.admin_template_sid, template_for=admin)
+    waiting = WaitingOrders(job_queue("waiting-orders"), orders, outbox, admin, retry, log, now)
+    sessions = Sessions(store, flows.restaurant.session_minutes)
+    locks = CustomerLocks(store)
+    overrides = StoredOverrides(store)
+    takeover = SessionTakeover(sessions, locks, flows.hash)
+
+    async def tell_customer(event: str, customer: str, text: str) -> bool:
+        return await outbox.enqueue(event, customer, text, "status")
+
+    desk = AdminDesk(flows, orders, overrides, takeover, tell_customer, clock, log)
+    wait_text = flows.compiled.templates.render("rate_limited", {"restaurant": flows.compiled.restaurant_view})
+    chat = ChatService(
+        Runtime(flows, clock),
+        Admission(store, SeenMessages(store),
+                  RateLimiter(store, settings.rate_limit_per_customer, settings.rate_limit_global, now), wait_text),
+        Conversations(sessions, locks),
+        Operations(flows, orders, outbox, waiting, errors, admin, log),
+        AdminLine(admin, desk, outbox.wake) if admin is not None else None,
+        log,
+    )
+    token = settings.twilio_auth_token
+    validator = RequestValidator(str(token)) if token is not None else None
+    services = Services(settings, flows, clock, log, store, orders, overrides, sessions, takeover, desk, outbox,
+                        chat, validator)
+    return services, (waiting, courier)

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from engine.model.order import OPEN_STATUSES, STATUSES, Order, StoredOrder, check_status
+from engine.model.order import FULFILMENTS, OPEN_STATUSES, STATUSES, Order, StoredOrder, check_status
 from engine.orders.store import (
     FIRST_ORDER_NUMBER,
     OrderStoreError,
@@ -32,6 +32,7 @@ BUSY_SECONDS = 5.0
 """How long a writer waits for another process's transaction before giving up."""
 
 _STATUS_LIST = ", ".join(f"'{status}'" for status in STATUSES)
+_FULFILMENT_LIST = ", ".join(f"'{fulfilment}'" for fulfilment in FULFILMENTS)
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS orders (
     number         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS orders (
     subtotal       INTEGER NOT NULL CHECK (subtotal >= 0),
     delivery_fee   INTEGER NOT NULL CHECK (delivery_fee >= 0),
     total          INTEGER NOT NULL CHECK (total >= 0),
-    fulfilment     TEXT NOT NULL CHECK (fulfilment IN ('pickup', 'delivery')),
+    fulfilment     TEXT NOT NULL CHECK (fulfilment IN ({_FULFILMENT_LIST})),
     address        TEXT,
     location_lat   REAL,
     location_lon   REAL,

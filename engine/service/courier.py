@@ -67,6 +67,9 @@ def template_variables(item: OutboxItem) -> dict[str, str]:
 
 
 class Courier:
+    """Delivers the outbox's messages through ``sender``, one worker task per instance (several
+    instances share a queue in Redis: a claimed message is hidden from the others for ``lease``)."""
+
     def __init__(
         self,
         outbox: Outbox,
