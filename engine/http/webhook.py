@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from engine.channels.twilio.inbound import Refused, parse_form, public_url, read_body, read_delivery, signed
 from engine.channels.twilio.twiml import twiml
-from engine.http.wiring import Services, services_of
+from engine.http.wiring import services_of
 from engine.runtime.phones import mask
 from engine.storage.store import LockTimeout
 
@@ -38,17 +38,12 @@ async def webhook(request: Request) -> Response:
         replies = await services.chat.answer(delivery)
     except LockTimeout:
         log.error("⏱️ Otro mensaje del mismo cliente tardó demasiado: se le pide volver a escribir")
-        return Response(twiml((apology(services),), to=delivery.sender), media_type=TWIML)
+        return Response(twiml((services.apology,), to=delivery.sender), media_type=TWIML)
     except Exception:
         # The message was not marked as handled: the customer may write again.
         log.exception("❗ Falla al atender un mensaje de %s", mask(delivery.sender))
-        return Response(twiml((apology(services),), to=delivery.sender), media_type=TWIML)
+        return Response(twiml((services.apology,), to=delivery.sender), media_type=TWIML)
     return Response(twiml(replies, to=delivery.sender), media_type=TWIML)
-
-
-def apology(services: Services) -> str:
-    compiled = services.flows.compiled
-    return compiled.templates.render("error", {"restaurant": compiled.restaurant_view})
 
 
 ROUTES = [Route("/webhook", webhook, methods=["POST"])]

@@ -90,6 +90,8 @@ class Services:
     """Every WhatsApp message sent outside a webhook's reply."""
     chat: ChatService
     """Answers the webhook's deliveries."""
+    apology: str
+    """The flows' ``error`` message, for a delivery that could not be answered."""
     validator: RequestValidator | None
     """Checks Twilio's signatures (None: no ``TWILIO_AUTH_TOKEN``, unsigned webhooks accepted)."""
 
@@ -197,11 +199,14 @@ def assemble(
         return await outbox.enqueue(event, customer, text, "status")
 
     desk = AdminDesk(flows, orders, overrides, takeover, tell_customer, clock, log)
-    wait_text = flows.compiled.templates.render("rate_limited", {"restaurant": flows.compiled.restaurant_view})
+    def say(key: str) -> str:
+        return flows.compiled.templates.render(key, {"restaurant": flows.compiled.restaurant_view})
+
     chat = ChatService(
         Runtime(flows, clock),
         Admission(store, SeenMessages(store),
-                  RateLimiter(store, settings.rate_limit_per_customer, settings.rate_limit_global, now), wait_text),
+                  RateLimiter(store, settings.rate_limit_per_customer, settings.rate_limit_global, now),
+                  say("rate_limited")),
         Conversations(sessions, locks),
         Operations(flows, orders, outbox, waiting, errors, admin, log),
         AdminLine(admin, desk, outbox.wake) if admin is not None else None,
@@ -209,6 +214,9 @@ def assemble(
     )
     token = settings.twilio_auth_token
     validator = RequestValidator(str(token)) if token is not None else None
-    services = Services(settings, flows, clock, log, store, orders, overrides, sessions, takeover, desk, outbox,
-                        chat, validator)
+    services = Services(
+        settings=settings, flows=flows, clock=clock, log=log, store=store, orders=orders, overrides=overrides,
+        sessions=sessions, takeover=takeover, desk=desk, outbox=outbox, chat=chat, apology=say("error"),
+        validator=validator,
+    )
     return services, (waiting, courier)
