@@ -18,7 +18,8 @@ from engine.http.settings import SettingsError, load_settings
 from engine.loading.pipeline import load_flows
 from engine.loading.problems import FlowErrors
 from engine.logs import configure_logging
-from engine.service.clock import service_clock
+from engine.service.clock import real_clock
+from engine.testing.clock import moved_by_file
 
 
 def main(
@@ -50,7 +51,9 @@ def main(
         return 1
     host = host or "127.0.0.1"
     port = port or settings.port
-    clock = service_clock(flows.hours.timezone, settings.test_clock_file)
+    clock = real_clock(flows.hours.timezone)
+    if settings.test_clock_file is not None:  # only with APP_ENV=test: tests move the server's time
+        clock = moved_by_file(clock, settings.test_clock_file)
     app = create_app(settings, flows, Given(clock=clock, log=log))
     where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     log.info("🌮 Escuchando en %s/webhook", where)
