@@ -74,14 +74,18 @@ class Services:
 
     settings: Settings
     flows: Flows
+    """What the bot says and sells, checked."""
     clock: Clock
+    """The service's time, in the restaurant's zone."""
     log: logging.Logger
     store: FallbackStore
     """Sessions, seen message ids, rate limits, overrides: Redis while it answers, else memory."""
     orders: OrderStore
+    """Confirmed orders (Supabase or SQLite)."""
     overrides: StoredOverrides
     """The admin's changes (closed, sold out), shared by every instance."""
     sessions: Sessions
+    """Customers' conversations between messages."""
     takeover: SessionTakeover
     """A person takes a customer over from the bot, or gives them back."""
     desk: AdminDesk

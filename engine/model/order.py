@@ -166,7 +166,7 @@ class Order:
     def from_record(cls, row: Mapping[str, Any]) -> Order:
         """The order in a row with the columns of ``to_record`` (``lines`` and ``extra`` decoded;
         ``placed_at`` as text or as a ``datetime``)."""
-        lat = row.get("location_lat")
+        lat, label = row.get("location_lat"), row.get("location_label")
         address = row.get("address")
         return cls(
             key=str(row["order_key"]),
@@ -179,7 +179,7 @@ class Order:
             total=int(row["total"]),
             fulfilment=str(row["fulfilment"]),
             address=None if address is None else str(address),
-            location=None if lat is None else Location(float(lat), float(row["location_lon"]), row.get("location_label")),
+            location=None if lat is None else Location(float(lat), float(row["location_lon"]), label),
             payment=str(row["payment"]),
             placed_at=_moment(row["placed_at"]),
             extra=dict(row.get("extra") or {}),

@@ -147,7 +147,9 @@ class ChatService:
         self._log.info("🔁 Mensaje repetido de %s: ya atendido, se ignora", who)
         return ()
 
-    async def _refusal(self, who: str, customer: str, marks: Sequence[Op], admission: list[Any]) -> tuple[str, ...] | None:
+    async def _refusal(
+        self, who: str, customer: str, marks: Sequence[Op], admission: list[Any]
+    ) -> tuple[str, ...] | None:
         """The answer to a message its ``admission`` results refuse (None: it is let in)."""
         if marks and not admission[0]:
             return self._duplicate(who)
