@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from engine.model.inbound import Location
@@ -12,7 +13,8 @@ CUSTOMER = "+525512345678"
 
 
 def make_order(key: str = "k-1001", placed_at: str = "2026-11-27T14:00:00-06:00", **changes: Any) -> Order:
-    """A pickup order of two tacos and a drink; ``changes`` replaces any field."""
+    """A pickup order of two tacos and a drink, placed at ``placed_at`` (ISO 8601); ``changes``
+    replaces any field."""
     order = Order(
         key=key,
         customer=CUSTOMER,
@@ -30,7 +32,7 @@ def make_order(key: str = "k-1001", placed_at: str = "2026-11-27T14:00:00-06:00"
         address=None,
         location=None,
         payment="efectivo",
-        placed_at=placed_at,
+        placed_at=datetime.fromisoformat(placed_at),
         extra={"notes": "sin cebolla 🌮"},
     )
     return replace(order, **changes) if changes else order

@@ -27,7 +27,11 @@ from engine.loading.checks.hours import (
     UnknownTimezone,
 )
 from engine.loading.checks.menu import DuplicateId, UnknownChoice, UnknownOptionGroup
-from engine.loading.checks.messages import MissingBuiltinMessage, UnknownMessage, UnusedMessage
+from engine.loading.checks.messages import (
+    MissingBuiltinMessage,
+    UnknownMessage,
+    UnusedMessage,
+)
 from engine.loading.checks.paths import EndlessLoop, NoWayOut, UnreachableStep
 from engine.loading.checks.targets import (
     BranchAfterDefault,

@@ -42,6 +42,7 @@ from twilio.request_validator import RequestValidator
 from engine.channels.twilio.sender import LogSender
 from engine.http.app import create_app
 from engine.http.settings import load_settings
+from engine.http.wiring import Given
 from engine.runtime.flows import Flows
 from engine.testing.clock import ManualClock
 
@@ -225,7 +226,7 @@ def webhook(flows: Flows, tmp_path_factory: pytest.TempPathFactory, errors: Erro
         "ORDERS_DB_PATH": str(folder / "orders.sqlite3"),
     })
     log = logging.getLogger("test.hostile")
-    app = create_app(settings_, flows, clock=ManualClock(FRIDAY_LUNCH), log=log, sender=LogSender(log))
+    app = create_app(settings_, flows, Given(clock=ManualClock(FRIDAY_LUNCH), log=log, sender=LogSender(log)))
     with anyio.from_thread.start_blocking_portal() as portal, portal.wrap_async_context_manager(running(app)) as client:
         yield Webhook(portal, client)
 

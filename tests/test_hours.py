@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import pytest
-
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from engine.languages.en import EN
 from engine.languages.es import ES

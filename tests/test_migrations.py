@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -16,7 +14,7 @@ from orderkit import delivery_order, make_order
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
-from engine.model.order import order_record, stored_order
+from engine.model.order import FULFILMENTS, STATUSES, StoredOrder
 
 SERVER = "host=127.0.0.1 port=5432 user=postgres"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "supabase" / "migrations"
@@ -67,7 +65,7 @@ def db(database: str) -> Iterator[psycopg.Connection[Any]]:
 
 
 def insert(db: psycopg.Connection[Any], key: str, **changes: Any) -> int:
-    row = {**order_record(make_order(key)), **changes}
+    row = {**make_order(key).to_record(), **changes}
     columns = ", ".join(row)
     values = [Jsonb(v) if isinstance(v, (list, dict)) else v for v in row.values()]
     marks = ", ".join(["%s"] * len(row))
@@ -75,7 +73,7 @@ def insert(db: psycopg.Connection[Any], key: str, **changes: Any) -> int:
 
 
 def place(db: psycopg.Connection[Any], order: Any) -> dict[str, Any]:
-    return db.execute("select to_jsonb(public.place_order(%s))", [Jsonb(order_record(order))]).fetchone()[0]
+    return db.execute("select to_jsonb(public.place_order(%s))", [Jsonb(order.to_record())]).fetchone()[0]
 
 
 def test_numbers_come_from_a_sequence_starting_at_1001(db):
@@ -108,6 +106,14 @@ def test_a_second_order_with_the_same_key_is_refused(db):
 def test_check_constraints_refuse_impossible_orders(db, changes, constraint):
     with pytest.raises(errors.CheckViolation, match=constraint):
         insert(db, "bad", **changes)
+
+
+def test_the_table_takes_every_status_and_fulfilment_the_model_knows(db):
+    for n, status in enumerate(STATUSES):
+        insert(db, f"s{n}", status=status)
+    for n, fulfilment in enumerate(FULFILMENTS):
+        insert(db, f"f{n}", fulfilment=fulfilment)
+    assert db.execute("select count(*) from public.orders").fetchone() == (len(STATUSES) + len(FULFILMENTS),)
 
 
 def test_updated_at_is_set_by_the_table_on_every_change(db):
@@ -184,11 +190,11 @@ def test_place_order_saves_once_per_key_and_returns_the_whole_order(db):
         first = place(db, order)
         again = place(db, make_order(order.key, name="Otra persona"))
     assert again == first
-    stored = stored_order(first)
+    stored = StoredOrder.from_record(first)
     assert (stored.number, stored.status) == (1001, "nuevo")
     # timestamptz keeps the instant, not the offset it was written with.
-    assert stored.placed_at == datetime.fromisoformat(order.placed_at)
-    assert stored.order == replace(order, placed_at=stored.placed_at.isoformat())
+    assert stored.order.placed_at == order.placed_at
+    assert stored.order == order
     assert db.execute("select count(*) from public.orders").fetchone() == (1,)
     assert place(db, make_order("next"))["number"] == 1002  # the retry used up no number
 

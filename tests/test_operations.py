@@ -56,12 +56,14 @@ from servicekit import (  # noqa: F401  (prefix is a fixture)
 from twilio_fake import TwilioFake
 
 from engine.channels.twilio.sender import BaseUrlTwilioHttpClient, TwilioSender
-from engine.http.app import State, create_app
+from engine.http.app import create_app
 from engine.http.settings import load_settings
+from engine.http.wiring import SERVICES, Given, Services
 from engine.orders.sqlite import SqliteOrderStore
 from engine.orders.supabase import SupabaseOrderStore
 from engine.runtime.phones import mask, normalise_whatsapp, whatsapp_id
-from engine.service.effects import ErrorReports
+from engine.service.courier import Courier
+from engine.service.errors import ErrorReports
 from engine.service.outbox import Outbox
 from engine.service.retry import RetryPolicy
 from engine.storage.jobqueue import MemoryJobQueue
@@ -194,10 +196,10 @@ def twilio_sender(fake: TwilioFake, log: logging.Logger) -> TwilioSender:
 
 
 class Running:
-    """An app built by ``create_app`` with its lifespan entered: post webhooks, look at its state."""
+    """An app built by ``create_app`` with its lifespan entered: post webhooks, look at its services."""
 
-    def __init__(self, client: httpx.AsyncClient, state: State) -> None:
-        self.client, self.state = client, state
+    def __init__(self, client: httpx.AsyncClient, services: Services) -> None:
+        self.client, self.services = client, services
 
     async def post(self, fields: dict[str, str]) -> httpx.Response:
         headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature(fields)}
@@ -217,12 +219,12 @@ class Running:
 
     async def settled(self) -> None:
         """Wait until the outbox has nothing left to send (everything queued went out)."""
-        await until(lambda: self.state.outbox.pending(), lambda waiting: waiting == 0, "the outbox to empty")
+        await until(self.services.outbox.queue.pending, lambda waiting: waiting == 0, "the outbox to empty")
 
 
 @asynccontextmanager
-async def running(settings: Any, flows: Any, **options: Any) -> AsyncIterator[Running]:
-    app = create_app(settings, flows, **options)
+async def running(settings: Any, flows: Any, **given: Any) -> AsyncIterator[Running]:
+    app = create_app(settings, flows, Given(**given))
     async with app.router.lifespan_context(app) as state:
 
         async def with_state(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -231,7 +233,7 @@ async def running(settings: Any, flows: Any, **options: Any) -> AsyncIterator[Ru
 
         transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL, timeout=20) as client:
-            yield Running(client, state["state"])
+            yield Running(client, state[SERVICES])
 
 
 async def until(probe: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool], what: str,
@@ -268,7 +270,7 @@ async def test_a_whole_order_through_supabase_is_placed_once_and_told_once(
     store = await SupabaseOrderStore.connect(SUPABASE, SERVICE_KEY)
     async with running(settings, flows, clock=RunningClock(), log=log, sender=twilio_sender(fake, log),
                        orders=store, retry=FAST) as app:
-        assert app.state.store.mode == sessions
+        assert app.services.store.mode == sessions
         unsigned = await app.client.post("/webhook", content=urlencode(form("hola")),
                                          headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert unsigned.status_code == 403  # signatures are checked: the signed ones below are valid
@@ -310,7 +312,7 @@ async def test_an_order_the_store_cannot_take_waits_and_is_saved_once_it_answers
     store = await SupabaseOrderStore.connect(SUPABASE, SERVICE_KEY)
     async with running(settings, flows, clock=RunningClock(), log=log, sender=twilio_sender(fake, log),
                        orders=store, retry=FAST) as app:
-        assert app.state.store.mode == sessions
+        assert app.services.store.mode == sessions
         answers = await app.talk(ORDER)
         later = flows.compiled.templates.render("order_saved_later", {"restaurant": flows.compiled.restaurant_view})
         assert answers[-1] == [later]  # no number yet, and no error
@@ -339,7 +341,7 @@ async def test_a_waiting_order_survives_a_restart_in_redis(flows, fake, postgres
     first = await SupabaseOrderStore.connect(SUPABASE, SERVICE_KEY)
     async with running(settings, flows, clock=RunningClock(), log=log, sender=twilio_sender(fake, log),
                        orders=first, retry=FAST) as app:
-        assert app.state.store.mode == "redis"
+        assert app.services.store.mode == "redis"
         answers = await app.talk(ORDER)
         assert "En un momento te mando su número" in answers[-1][0]
     assert postgrest.saved == 0 and fake.requests == []
@@ -391,13 +393,14 @@ class Seconds:
 async def test_the_admin_hears_of_each_kind_of_error_once_per_window_with_a_count_of_the_rest(flows, fake, log):
     now = Seconds()
     sender = twilio_sender(fake, log)
-    outbox = Outbox(MemoryJobQueue(now), sender, FAST, log, now=now, poll=0.02)
+    outbox = Outbox(MemoryJobQueue(now), now)
+    courier = Courier(outbox, sender, FAST, log, poll=0.02)
     reports = ErrorReports(flows, outbox, MemoryStore(now), ADMIN_E164, log, now)
-    outbox.start()
+    courier.start()
     try:
         async def report(customer: str, what: str, expected: int) -> list[str]:
             await reports.report(customer, what)
-            await until(outbox.pending, lambda waiting: waiting == 0, "the outbox to empty")
+            await until(outbox.queue.pending, lambda waiting: waiting == 0, "the outbox to empty")
             told = sent_to(fake, ADMIN)
             assert len(told) == expected, told
             return told
@@ -421,7 +424,7 @@ async def test_the_admin_hears_of_each_kind_of_error_once_per_window_with_a_coun
         told = await report(ANA, "UndefinedError: 'cliente' is undefined", 5)
         assert "parecidos" not in told[4]
     finally:
-        await outbox.stop()
+        await courier.stop()
         await sender.aclose()
 
     first = sent_to(fake, ADMIN)[0]

@@ -163,6 +163,39 @@ def test_api_menu_is_public_and_orders_need_the_token(server, twilio):
     assert told == ["👩‍🍳 Ya estamos preparando tu pedido *#1001*."]
 
 
+def test_api_orders_show_each_order_whole(server, twilio, flows):
+    talk(server, ORDER)
+    with httpx.Client(base_url=server.base, timeout=10) as client:
+        (order,) = client.get("/api/orders", headers={"Authorization": f"Bearer {API_TOKEN}"}).json()["orders"]
+    placed = datetime.fromisoformat(order.pop("placed_at"))
+    created, updated = (datetime.fromisoformat(order.pop(moment)) for moment in ("created_at", "updated_at"))
+    assert placed.utcoffset() == FRIDAY_LUNCH.utcoffset() and placed >= FRIDAY_LUNCH and created == updated
+    names = flows.compiled.answer_names
+    assert order == {
+        "number": 1001,
+        "status": "nuevo",
+        "customer": "+525512345678",
+        "name": "Ana",
+        "contact": "+525512345678",
+        "lines": [
+            {"item_id": "pastor", "name": "Taco al pastor", "quantity": 3,
+             "options": {"tortilla": "harina", "preparacion": "sin_cebolla"}, "option_names": ["harina", "sin cebolla"],
+             "unit_price": 25, "total": 75, "description": "3 × Taco al pastor (harina, sin cebolla)"},
+        ],
+        "subtotal": 75,
+        "delivery_fee": 0,
+        "total": 75,
+        "fulfilment": "pickup",
+        "fulfilment_name": names["fulfilment"]["pickup"],
+        "address": None,
+        "location": None,
+        "payment": "efectivo",
+        "payment_name": names["payment"]["efectivo"],
+        "time": placed.strftime("%H:%M"),
+        "extra": {},
+    }
+
+
 def test_two_orders_in_one_conversation_are_two_orders(server, twilio, tmp_path):
     talk(server, ORDER)
     answers = talk(server, ["2 horchatas", "listo", "1", "Ana", "este", "efectivo", "sí"])

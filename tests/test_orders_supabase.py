@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import replace
 from datetime import date, datetime, timezone
 from typing import Any, AsyncIterator
 from zoneinfo import ZoneInfo
@@ -14,7 +13,6 @@ import pytest
 import respx
 from orderkit import delivery_order, make_order
 
-from engine.model.order import order_record
 from engine.orders.opening import open_order_store
 from engine.orders.store import OrderStoreError, OrderStoreUnavailable
 from engine.orders.supabase import SupabaseOrderStore
@@ -35,9 +33,9 @@ SERVICE_KEY = jwt("service_role")
 
 def row(order: Any, number: int = 1042, status: str = "nuevo") -> dict[str, Any]:
     """A row of ``orders`` the way PostgREST writes it: timestamps in UTC, lines as JSON."""
-    placed = datetime.fromisoformat(order.placed_at).astimezone(timezone.utc).isoformat()
+    placed = order.placed_at.astimezone(timezone.utc).isoformat()
     return {
-        "number": number, "status": status, **order_record(order), "placed_at": placed,
+        "number": number, "status": status, **order.to_record(), "placed_at": placed,
         "created_at": "2026-11-27T20:00:01.123456+00:00", "updated_at": "2026-11-27T20:00:01.123456+00:00",
     }
 
@@ -97,10 +95,10 @@ async def test_save_calls_place_order_with_the_whole_order_and_maps_the_row(api,
             "extra": {"notes": "tocar dos veces", "propina": 20, "tags": ["frío"]},
         }
     }
-    assert (stored.number, stored.status, stored.total) == (1042, "nuevo", 115)
-    assert stored.placed_at == datetime(2026, 11, 27, 20, 0, tzinfo=timezone.utc)
+    assert (stored.number, stored.status, stored.order.total) == (1042, "nuevo", 115)
+    assert stored.order.placed_at.isoformat() == "2026-11-27T20:00:00+00:00"  # same instant, in UTC
     assert stored.created_at == datetime(2026, 11, 27, 20, 0, 1, 123456, tzinfo=timezone.utc)
-    assert stored.order == replace(order, placed_at="2026-11-27T20:00:00+00:00")  # same instant, in UTC
+    assert stored.order == order
 
 
 async def test_a_conflict_on_the_key_returns_the_order_already_stored(api, store):
@@ -111,7 +109,7 @@ async def test_a_conflict_on_the_key_returns_the_order_already_stored(api, store
     })
     lookup = api.get("/orders").respond(200, json=[row(order, number=1007, status="listo")])
     stored = await store.save(order)
-    assert (stored.number, stored.status, stored.key) == (1007, "listo", "abc123")
+    assert (stored.number, stored.status, stored.order.key) == (1007, "listo", "abc123")
     request = lookup.calls.last.request
     assert_service_key(request)
     assert list(request.url.params.multi_items()) == [("select", "*"), ("order_key", "eq.abc123"), ("limit", "1")]
@@ -156,6 +154,20 @@ async def test_a_refusal_is_an_error_that_retrying_will_not_fix(api, store, stat
     with pytest.raises(OrderStoreError, match=code) as raised:
         await store.save(make_order())
     assert not isinstance(raised.value, OrderStoreUnavailable)
+
+
+async def test_rows_that_are_no_order_are_an_error_not_a_crash(api, store):
+    api.post("/rpc/place_order").mock(side_effect=[
+        httpx.Response(200, json="ok"), httpx.Response(200, json={"number": 1042, "status": "nuevo"}),
+    ])
+    api.get("/orders").respond(200, json=[{**row(make_order()), "placed_at": "ayer"}])
+    with pytest.raises(OrderStoreError, match="place_order devolvió algo inesperado: ok"):
+        await store.save(make_order())
+    with pytest.raises(OrderStoreError, match="place_order devolvió un pedido ilegible .KeyError"):
+        await store.save(make_order())
+    with pytest.raises(OrderStoreError, match="orders devolvió un pedido ilegible .ValueError") as raised:
+        await store.get(1042)
+    assert not isinstance(raised.value, OrderStoreUnavailable)  # trying again would not help
 
 
 async def test_get_asks_for_one_order_by_number(api, store):

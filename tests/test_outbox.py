@@ -1,5 +1,5 @@
-"""The outbox end to end: the real twilio client against the local fake, the queue in the shared
-Redis (a prefix of the test's own) or in memory when Redis is away."""
+"""The outbox and its courier end to end: the real twilio client against the local fake, the
+queue in the shared Redis (a prefix of the test's own) or in memory when Redis is away."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from servicekit import SHARED_REDIS, prefix, redis_server  # noqa: F401  (fixtur
 from twilio_fake import HANG, TwilioFake, created, error, status
 
 from engine.channels.twilio.sender import BaseUrlTwilioHttpClient, TwilioSender
-from engine.service.outbox import REPORT_KIND, Outbox, Undeliverable
+from engine.service.courier import Courier, Undeliverable
+from engine.service.outbox import REPORT_KIND, Outbox
 from engine.service.retry import RetryPolicy
 from engine.storage.jobqueue import FallbackJobQueue, MemoryJobQueue
 from engine.storage.redis_jobqueue import RedisJobQueue
@@ -45,9 +46,10 @@ def log(caplog):
 
 @dataclass
 class App:
-    """What an app's lifespan would hold: the Redis client, the sender and the outbox."""
+    """What an app's lifespan would hold: the Redis client, the sender, the outbox and its courier."""
 
     outbox: Outbox
+    courier: Courier
     queue: FallbackJobQueue
     sender: TwilioSender
     client: object
@@ -55,7 +57,7 @@ class App:
 
     async def close(self) -> None:
         """Stop as the app's lifespan would (closing twice is harmless)."""
-        await self.outbox.stop()
+        await self.courier.stop()
         await self.sender.aclose()
         await self.client.aclose()
 
@@ -77,9 +79,10 @@ async def build(fake, log):
             reports.append(failure)
 
         options.setdefault("poll", 0.02)
-        outbox = Outbox(queue, sender, policy, log, report=report, lease=5.0, **options)
-        outbox.start()
-        apps.append(App(outbox, queue, sender, client, reports))
+        outbox = Outbox(queue)
+        courier = Courier(outbox, sender, policy, log, report=report, lease=5.0, **options)
+        courier.start()
+        apps.append(App(outbox, courier, queue, sender, client, reports))
         return apps[-1]
 
     yield make
@@ -110,7 +113,7 @@ async def test_a_message_is_delivered_and_leaves_the_outbox(fake, prefix, build)
 
 
 async def _empty(app: App) -> bool:
-    return await app.outbox.pending() == 0
+    return await app.queue.pending() == 0
 
 
 async def test_transient_failures_are_retried_with_growing_waits(fake, prefix, build):  # noqa: F811
@@ -136,7 +139,7 @@ async def test_giving_up_after_max_attempts_is_reported(fake, prefix, build):  #
     [failure] = app.reports
     assert (failure.event_id, failure.kind, failure.attempts) == ("order:1003", "order", 3)
     assert failure.describe() == "No se pudo enviar el mensaje «order» a +5255****5678: Twilio respondió 500."
-    assert await app.outbox.pending() == 0  # nothing left that could be sent again
+    assert await app.queue.pending() == 0  # nothing left that could be sent again
     assert len(fake.requests) == 3
 
 
@@ -152,7 +155,7 @@ async def test_a_permanent_error_is_not_retried_and_is_reported(fake, prefix, bu
     await until(lambda: _async(app.reports), what="a report")
     [failure] = app.reports
     assert (failure.event_id, failure.to, failure.code, failure.attempts) == ("status:1004", CUSTOMER, code, 0)
-    assert await app.outbox.pending() == 0
+    assert await app.queue.pending() == 0
     assert len(fake.requests) == 1
     errors = [r.getMessage() for r in caplog.records if r.name == "test.outbox" and r.levelno == logging.ERROR]
     assert errors == [f"❗ {failure.describe()}"] and str(code) in errors[0]
@@ -187,7 +190,7 @@ async def test_outside_the_window_without_a_template_the_message_waits(fake, pre
     await app.outbox.enqueue("order:1006", ADMIN, "🧾 Pedido #1006", "order")
     await fake.wait_for(lambda seen: len(seen) == 1)
     await until(lambda: _async(any("24 h" in r.getMessage() for r in caplog.records)), what="the warning")
-    assert await app.outbox.pending() == 1 and app.reports == []
+    assert await app.queue.pending() == 1 and app.reports == []
 
     await app.outbox.wake()  # the admin wrote to the bot: the window is open again
     seen = await fake.wait_for(lambda seen: len(seen) == 2)
@@ -201,7 +204,7 @@ async def test_the_same_event_twice_sends_once(fake, prefix, build):  # noqa: F8
     assert not await app.outbox.enqueue("order:1007", ADMIN, "🧾 Pedido #1007", "order")
     await until(lambda: _empty(app))
     assert not await app.outbox.enqueue("order:1007", ADMIN, "🧾 Pedido #1007", "order")  # already sent
-    assert await app.outbox.pending() == 0
+    assert await app.queue.pending() == 0
     assert len(fake.requests) == 1
 
 
@@ -238,8 +241,8 @@ async def test_stopping_mid_send_keeps_the_message(fake, prefix, build):  # noqa
     app = await build(SHARED_REDIS, prefix)
     await app.outbox.enqueue("order:1009", ADMIN, "🧾 Pedido #1009", "order")
     await fake.wait_for(lambda seen: len(seen) == 1)
-    await app.outbox.stop(grace=0.05)  # shorter than the send's timeout: the send is cut
-    assert await app.outbox.pending() == 1
+    await app.courier.stop(grace=0.05)  # shorter than the send's timeout: the send is cut
+    assert await app.queue.pending() == 1
 
 
 async def test_without_redis_memory_delivers(fake, build, redis_server):  # noqa: F811

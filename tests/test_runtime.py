@@ -4,6 +4,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+from engine.languages.en import EN
+from engine.languages.es import ES
+from engine.loading.build import build_words
 from engine.model.effects import (
     ForwardToAdmin,
     HandOver,
@@ -13,9 +16,6 @@ from engine.model.effects import (
 )
 from engine.model.inbound import Inbound
 from engine.model.session import Line, Session
-from engine.languages.en import EN
-from engine.languages.es import ES
-from engine.loading.build import build_words
 from engine.runtime.handle import handle
 from engine.testing.conversations import Conversation
 from tests.conftest import at

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 import pytest
 from twilio.twiml.messaging_response import MessagingResponse
 
-from engine.channels.twilio.twiml import WHATSAPP_LIMIT, split_message, twiml, units, xml_text
+from engine.channels.twilio.twiml import (
+    WHATSAPP_LIMIT,
+    split_message,
+    twiml,
+    units,
+    xml_text,
+)
 
 
 def messages(document: str) -> list[ET.Element]:

@@ -1,6 +1,7 @@
 """The restaurant's web front end: ``GET /api/menu`` (public), ``GET /api/orders`` and
 ``PATCH /api/orders/{number}`` (bearer ``ADMIN_API_TOKEN``). CORS allows ``FRONTEND_URL`` only.
 
+An order is shown as ``engine.model.order.order_view`` shows it, as in the admin's messages.
 Status changes go through the admin desk, so the customer hears about them exactly as when the
 admin uses ``#listo 1042`` on WhatsApp.
 """
@@ -8,8 +9,6 @@ admin uses ``#listo 1042`` on WhatsApp.
 from __future__ import annotations
 
 import hmac
-from dataclasses import asdict
-from typing import Any, Awaitable, Callable
 
 from starlette.datastructures import Secret
 from starlette.middleware import Middleware
@@ -18,13 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from engine.model.order import STATUSES, StoredOrder
-from engine.runtime.flows import Flows
-from engine.runtime.overrides import Overrides
-from engine.service.admin import AdminDesk
+from engine.http.wiring import services_of
+from engine.model.order import STATUSES
 
-Desk = Callable[[Request], AdminDesk]
-LoadOverrides = Callable[[Request], Awaitable[Overrides]]
+LIMITS = (1, 500)
+"""The fewest and most orders one ``GET /api/orders`` returns (50 unless ``limit`` says)."""
 
 
 def cors(frontend_url: str | None) -> list[Middleware]:
@@ -40,69 +37,70 @@ def cors(frontend_url: str | None) -> list[Middleware]:
     ]
 
 
-def order_json(stored: StoredOrder) -> dict[str, Any]:
-    raw = asdict(stored)
-    for moment in ("created_at", "updated_at", "placed_at"):
-        raw[moment] = getattr(stored, moment).isoformat()
-    raw["lines"] = [asdict(line) for line in stored.lines]
-    raw.pop("key", None)  # internal: derived from the conversation
-    return raw
+def authorised(request: Request, token: Secret | None) -> bool:
+    if token is None:
+        return False  # no token configured: the orders API stays closed
+    given = request.headers.get("authorization", "")
+    scheme, _, value = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), str(token).encode())
 
 
-def api_routes(flows: Flows, token: Secret | None, desk: Desk, overrides: LoadOverrides, clock: Callable[[], Any]) -> list[Route]:
-    def authorised(request: Request) -> bool:
-        if token is None:
-            return False  # no token configured: the orders API stays closed
-        given = request.headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), str(token).encode())
+def unauthorised() -> Response:
+    return JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
-    def unauthorised() -> Response:
-        return JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
-    async def menu(request: Request) -> Response:
-        current = await overrides(request)
-        now = clock()
-        view = flows.compiled.menu_view(current)
-        return JSONResponse(
-            {
-                "restaurant": flows.compiled.restaurant_view,
-                "open": current.taking_orders(flows.hours, now),
-                "categories": view["categories"],
-            }
-        )
+def bad_status() -> Response:
+    return JSONResponse({"error": f"status must be one of {', '.join(STATUSES)}"}, status_code=400)
 
-    async def list_orders(request: Request) -> Response:
-        if not authorised(request):
-            return unauthorised()
-        status = request.query_params.get("status")
-        if status is not None and status not in STATUSES:
-            return JSONResponse({"error": f"status must be one of {', '.join(STATUSES)}"}, status_code=400)
-        try:
-            limit = min(max(int(request.query_params.get("limit", "50")), 1), 500)
-        except ValueError:
-            return JSONResponse({"error": "limit must be a number"}, status_code=400)
-        orders = await desk(request).orders.list(limit=limit, status=status)
-        return JSONResponse({"orders": [order_json(o) for o in orders]})
 
-    async def change_order(request: Request) -> Response:
-        if not authorised(request):
-            return unauthorised()
-        try:
-            number = int(request.path_params["number"])
-            body = await request.json()
-            status = body["status"]
-        except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": 'send JSON like {"status": "listo"}'}, status_code=400)
-        if status not in STATUSES:
-            return JSONResponse({"error": f"status must be one of {', '.join(STATUSES)}"}, status_code=400)
-        stored = await desk(request).set_status(number, status)
-        if stored is None:
-            return JSONResponse({"error": "no such order"}, status_code=404)
-        return JSONResponse(order_json(stored))
+async def menu(request: Request) -> Response:
+    services = services_of(request)
+    flows = services.flows
+    current = await services.overrides.load()
+    return JSONResponse(
+        {
+            "restaurant": flows.compiled.restaurant_view,
+            "open": current.taking_orders(flows.hours, services.clock()),
+            "categories": flows.compiled.menu_view(current)["categories"],
+        }
+    )
 
-    return [
-        Route("/api/menu", menu, methods=["GET"]),
-        Route("/api/orders", list_orders, methods=["GET"]),
-        Route("/api/orders/{number:int}", change_order, methods=["PATCH"]),
-    ]
+
+async def list_orders(request: Request) -> Response:
+    services = services_of(request)
+    if not authorised(request, services.settings.admin_api_token):
+        return unauthorised()
+    status = request.query_params.get("status")
+    if status is not None and status not in STATUSES:
+        return bad_status()
+    try:
+        limit = min(max(int(request.query_params.get("limit", "50")), LIMITS[0]), LIMITS[1])
+    except ValueError:
+        return JSONResponse({"error": "limit must be a number"}, status_code=400)
+    orders = await services.orders.list(limit=limit, status=status)
+    return JSONResponse({"orders": [services.desk.view(order) for order in orders]})
+
+
+async def change_order(request: Request) -> Response:
+    services = services_of(request)
+    if not authorised(request, services.settings.admin_api_token):
+        return unauthorised()
+    try:
+        number = int(request.path_params["number"])
+        body = await request.json()
+        status = body["status"]
+    except (ValueError, KeyError, TypeError):
+        return JSONResponse({"error": 'send JSON like {"status": "listo"}'}, status_code=400)
+    if status not in STATUSES:
+        return bad_status()
+    stored = await services.desk.set_status(number, status)
+    if stored is None:
+        return JSONResponse({"error": "no such order"}, status_code=404)
+    return JSONResponse(services.desk.view(stored))
+
+
+ROUTES = [
+    Route("/api/menu", menu, methods=["GET"]),
+    Route("/api/orders", list_orders, methods=["GET"]),
+    Route("/api/orders/{number:int}", change_order, methods=["PATCH"]),
+]

@@ -1,10 +1,5 @@
-"""The WhatsApp webhook service: a Starlette app built by ``create_app`` and run by ``main``.
-
-Routes: ``POST /webhook`` (Twilio's incoming messages, answered with TwiML), ``GET /health``
-(the process answers) and ``GET /ready`` (flows loaded, sessions in Redis or in the memory
-fallback). The app holds no global state: its store, clients and services are built in the
-lifespan and closed with it.
-"""
+"""``python -m engine.http.serve``: load the settings and the flows, then serve the app
+``engine.http.app.create_app`` builds with uvicorn until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -19,10 +14,12 @@ import uvicorn
 
 from engine.http.app import create_app
 from engine.http.settings import SettingsError, load_settings
+from engine.http.wiring import Given
 from engine.loading.pipeline import load_flows
 from engine.loading.problems import FlowErrors
 from engine.logs import configure_logging
-from engine.service.clock import service_clock
+from engine.service.clock import real_clock
+from engine.testing.clock import moved_by_file
 
 
 def main(
@@ -40,7 +37,8 @@ def main(
     try:
         settings = load_settings(os.environ if environ is None else environ, env_file)
     except SettingsError as error:
-        print(f"❌ {error}", file=sys.stderr)
+        for line in error.problems:
+            print(f"❌ {line}", file=sys.stderr)
         return 2
 
     log = configure_logging(settings.log_level, settings.log_format)
@@ -56,12 +54,15 @@ def main(
     try:
         settings = settings.for_restaurant(flows.restaurant.country)
     except SettingsError as error:
-        print(f"❌ {error}", file=sys.stderr)
+        for line in error.problems:
+            print(f"❌ {line}", file=sys.stderr)
         return 2
     host = host or "127.0.0.1"
     port = port or settings.port
-    clock = service_clock(flows.hours.timezone, settings.test_clock_file)
-    app = create_app(settings, flows, clock=clock, log=log)
+    clock = real_clock(flows.hours.timezone)
+    if settings.test_clock_file is not None:  # only with APP_ENV=test: tests move the server's time
+        clock = moved_by_file(clock, settings.test_clock_file)
+    app = create_app(settings, flows, Given(clock=clock, log=log))
     where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     log.info("🌮 Escuchando en %s/webhook", where)
     if settings.twilio_auth_token is None:

@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from engine.model.order import (
+    FULFILMENTS,
     OPEN_STATUSES,
     STATUSES,
     Order,
     StoredOrder,
     check_status,
-    order_record,
-    stored_order,
 )
 from engine.orders.store import (
     FIRST_ORDER_NUMBER,
@@ -40,6 +39,7 @@ BUSY_SECONDS = 5.0
 """How long a writer waits for another process's transaction before giving up."""
 
 _STATUS_LIST = ", ".join(f"'{status}'" for status in STATUSES)
+_FULFILMENT_LIST = ", ".join(f"'{fulfilment}'" for fulfilment in FULFILMENTS)
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS orders (
     number         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS orders (
     subtotal       INTEGER NOT NULL CHECK (subtotal >= 0),
     delivery_fee   INTEGER NOT NULL CHECK (delivery_fee >= 0),
     total          INTEGER NOT NULL CHECK (total >= 0),
-    fulfilment     TEXT NOT NULL CHECK (fulfilment IN ('pickup', 'delivery')),
+    fulfilment     TEXT NOT NULL CHECK (fulfilment IN ({_FULFILMENT_LIST})),
     address        TEXT,
     location_lat   REAL,
     location_lon   REAL,
@@ -68,15 +68,9 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE INDEX IF NOT EXISTS orders_placed_us ON orders (placed_us);
 CREATE INDEX IF NOT EXISTS orders_status ON orders (status);
 """
-# placed_at keeps the runtime's text (its offset included) so it reads back exactly;
+# The columns are those of ``Order.to_record`` (lines and extra as JSON text) and the store's own.
+# placed_at keeps the order's text (its offset included) so it reads back exactly;
 # placed_us is the same moment in microseconds since 1970, for comparing days across offsets.
-
-COLUMNS = (
-    "order_key", "customer", "name", "contact", "lines", "subtotal", "delivery_fee", "total",
-    "fulfilment", "address", "location_lat", "location_lon", "location_label", "payment",
-    "placed_at", "placed_us", "extra", "created_at", "updated_at",
-)
-INSERT = f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 def utc_now() -> datetime:
@@ -92,22 +86,24 @@ class SqliteOrderStore:
         self._db: sqlite3.Connection | None = None
 
     async def save(self, order: Order) -> StoredOrder:
-        record = order_record(order)
+        record = order.to_record()
         stamp = self._now().isoformat()
-        values = {
+        values: dict[str, object] = {
             **record,
             "lines": json.dumps(record["lines"], ensure_ascii=False),
             "extra": json.dumps(record["extra"], ensure_ascii=False),
-            "placed_us": _micros(datetime.fromisoformat(order.placed_at)),
+            "placed_us": _micros(order.placed_at),
             "created_at": stamp,
             "updated_at": stamp,
         }
+        # The names are the record's own keys, never anything a customer typed.
+        insert = f"INSERT INTO orders ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})"
 
         def save(db: sqlite3.Connection) -> StoredOrder:
             with _write(db):
                 row = db.execute("SELECT * FROM orders WHERE order_key = ?", (order.key,)).fetchone()
                 if row is None:
-                    db.execute(INSERT, tuple(values[column] for column in COLUMNS))
+                    db.execute(insert, tuple(values.values()))
                     row = db.execute("SELECT * FROM orders WHERE order_key = ?", (order.key,)).fetchone()
             return _stored(row)
 
@@ -217,7 +213,7 @@ def _stored(row: sqlite3.Row) -> StoredOrder:
     values = dict(row)
     values["lines"] = json.loads(values["lines"])
     values["extra"] = json.loads(values["extra"])
-    return stored_order(values)
+    return StoredOrder.from_record(values)
 
 
 def _maybe(cursor: sqlite3.Cursor) -> StoredOrder | None:

@@ -13,20 +13,14 @@ inside a webhook, and retrying is the caller's decision.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from datetime import date, timezone, tzinfo
-from typing import Any, Awaitable
+from typing import Awaitable
 
 import httpx
-from postgrest import APIError
+from postgrest import APIError, APIResponse, AsyncSelectRequestBuilder
 
-from engine.model.order import (
-    OPEN_STATUSES,
-    Order,
-    StoredOrder,
-    check_status,
-    order_record,
-    stored_order,
-)
+from engine.model.order import OPEN_STATUSES, Order, StoredOrder, check_status
 from engine.orders.store import OrderStoreError, OrderStoreUnavailable, day_bounds
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
@@ -61,7 +55,7 @@ class SupabaseOrderStore:
         return cls(client, http)
 
     async def save(self, order: Order) -> StoredOrder:
-        payload = order_record(order)
+        payload = order.to_record()
         try:
             response = await self._call(self._client.rpc("place_order", {"payload": payload}).execute())
         except APIError as error:
@@ -72,9 +66,7 @@ class SupabaseOrderStore:
             if existing is None:
                 raise _refused("guardar el pedido", error) from error
             return existing
-        if not isinstance(response.data, dict):
-            raise OrderStoreError(f"place_order devolvió algo inesperado: {response.data!r}")
-        return stored_order(response.data)
+        return _stored(response.data, "place_order")
 
     async def get(self, number: int) -> StoredOrder | None:
         return await self._one(self._orders().eq("number", number))
@@ -99,21 +91,21 @@ class SupabaseOrderStore:
     async def close(self) -> None:
         await self._http.aclose()
 
-    def _orders(self) -> Any:
+    def _orders(self) -> AsyncSelectRequestBuilder:
         return self._client.table(TABLE).select("*")
 
-    async def _one(self, query: Any) -> StoredOrder | None:
+    async def _one(self, query: AsyncSelectRequestBuilder) -> StoredOrder | None:
         rows = await self._many(query.limit(1))
         return rows[0] if rows else None
 
-    async def _many(self, query: Any) -> builtins.list[StoredOrder]:
+    async def _many(self, query: AsyncSelectRequestBuilder) -> builtins.list[StoredOrder]:
         try:
             response = await self._call(query.execute())
         except APIError as error:
             raise _refused("leer los pedidos", error) from error
-        return [stored_order(row) for row in response.data]
+        return [_stored(row, "orders") for row in response.data]
 
-    async def _call(self, request: Awaitable[Any]) -> Any:
+    async def _call(self, request: Awaitable[APIResponse]) -> APIResponse:
         try:
             return await request
         except httpx.TransportError as error:
@@ -130,6 +122,16 @@ async def _refuse_server_errors(response: httpx.Response) -> None:
         await response.aread()
         detail = response.text[:200].replace("\n", " ")
         raise OrderStoreUnavailable(f"Supabase respondió {response.status_code}: {detail}")
+
+
+def _stored(row: object, source: str) -> StoredOrder:
+    """The order in a row PostgREST returned; ``OrderStoreError`` for anything else."""
+    try:
+        if isinstance(row, Mapping):
+            return StoredOrder.from_record(row)
+    except (KeyError, TypeError, ValueError) as error:
+        raise OrderStoreError(f"{source} devolvió un pedido ilegible ({type(error).__name__}: {error})") from error
+    raise OrderStoreError(f"{source} devolvió algo inesperado: {str(row)[:200]}")
 
 
 def _refused(doing: str, error: APIError) -> OrderStoreError:

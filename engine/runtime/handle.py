@@ -352,6 +352,7 @@ class Turn:
         variables = self.context()  # the cart and the order as the messages saw them
         cart, view = variables["cart"], variables["order"]
         location = answers.pop("location", None)
+        address = answers.get("address")
         known = {"name", "contact", "fulfilment", "address", "payment"}
         key_source = f"{self.inbound.customer}|{self.session.started}|{self.session.placed}"
         return Order(
@@ -361,8 +362,8 @@ class Turn:
             contact=str(answers.get("contact") or self.inbound.customer),
             lines=tuple(
                 OrderLine(
-                    line["item"], line["name"], line["quantity"], dict(line["choices"]), tuple(line["options"]),
-                    line["unit_price"], line["total"],
+                    item_id=line["item"], name=line["name"], quantity=line["quantity"], options=dict(line["choices"]),
+                    option_names=tuple(line["options"]), unit_price=line["unit_price"], total=line["total"],
                 )
                 for line in cart["lines"]
             ),
@@ -370,10 +371,10 @@ class Turn:
             delivery_fee=view["delivery_fee"],
             total=view["total"],
             fulfilment=str(answers.get("fulfilment") or "pickup"),
-            address=answers.get("address"),
+            address=None if address is None else str(address),
             location=Location(location["latitude"], location["longitude"], location.get("label")) if location else None,
             payment=str(answers.get("payment") or ""),
-            placed_at=self.now.astimezone(ZoneInfo(self.flows.hours.timezone)).isoformat(timespec="seconds"),
+            placed_at=self.now.astimezone(ZoneInfo(self.flows.hours.timezone)).replace(microsecond=0),
             extra={k: v for k, v in answers.items() if k not in known},
         )
 

@@ -16,14 +16,16 @@ from typing import Any, Awaitable, Callable, Mapping, Protocol
 from zoneinfo import ZoneInfo
 
 from engine.languages.language import ADMIN_COMMANDS
-from engine.model.order import STATUSES, StoredOrder
+from engine.model.order import STATUSES, StoredOrder, order_view
 from engine.model.session import Session
 from engine.orders.store import OrderStore
-from engine.runtime import cart as carts
 from engine.runtime.flows import Flows
 from engine.runtime.overrides import OVERRIDES_KEY, Overrides
 from engine.runtime.phones import parse_phone
 from engine.runtime.understand import best_matches, closest, normalise
+from engine.service.locks import CustomerLocks
+from engine.service.sessions import Sessions
+from engine.storage.store import Store
 
 STATUS_COMMANDS = {"preparing": "preparando", "ready": "listo", "delivered": "entregado", "cancel": "cancelado"}
 """Command -> the status it sets (as stored)."""
@@ -63,33 +65,8 @@ class CustomerTakeover(Protocol):
     async def release(self, customer: str) -> None: ...
 
 
-NotifyCustomer = Callable[[str, str, str], Awaitable[Any]]
+NotifyCustomer = Callable[[str, str, str], Awaitable[object]]
 """(event id, customer number, text): queue a WhatsApp message for a customer."""
-
-
-def order_view(flows: Flows, stored: StoredOrder) -> dict[str, Any]:
-    """A stored order as the admin messages see it."""
-    names = flows.compiled.answer_names
-    return {
-        "number": stored.number,
-        "status": stored.status,
-        "name": stored.name,
-        "customer": stored.customer,
-        "contact": stored.contact,
-        "lines": [
-            {"description": carts.label(line.quantity, line.name, line.option_names), "total": line.total}
-            for line in stored.lines
-        ],
-        "subtotal": stored.subtotal,
-        "delivery_fee": stored.delivery_fee,
-        "total": stored.total,
-        "fulfilment": stored.fulfilment,
-        "fulfilment_name": names.get("fulfilment", {}).get(stored.fulfilment, stored.fulfilment),
-        "address": stored.address,
-        "payment": stored.payment,
-        "payment_name": names.get("payment", {}).get(stored.payment, stored.payment),
-        "time": stored.placed_at.astimezone(ZoneInfo(flows.hours.timezone)).strftime("%H:%M"),
-    }
 
 
 class AdminDesk:
@@ -112,6 +89,11 @@ class AdminDesk:
         self.notify_customer = notify_customer
         self.clock = clock
         self.log = log
+        self.zone = ZoneInfo(flows.hours.timezone)
+
+    def view(self, stored: StoredOrder) -> dict[str, Any]:
+        """``stored`` as the admin's messages, the API and the web panel show it."""
+        return order_view(stored, self.flows.compiled.answer_names, self.zone)
 
     def say(self, key: str, **extras: Any) -> str:
         context = {"restaurant": self.flows.compiled.restaurant_view, **extras}
@@ -127,32 +109,32 @@ class AdminDesk:
     # ------------------------------------------------------------ orders
 
     async def list_orders(self, _: str) -> str:
-        now = self.clock()
-        orders = await self.orders.open_orders(now.date(), now.tzinfo)  # type: ignore[arg-type]
-        return self.say("admin_orders", orders=[order_view(self.flows, o) for o in orders])
+        today = self.clock().astimezone(self.zone).date()
+        orders = await self.orders.open_orders(today, self.zone)
+        return self.say("admin_orders", orders=[self.view(o) for o in orders])
 
     async def show_order(self, argument: str) -> str:
         number = order_number(argument)
         stored = await self.orders.get(number) if number else None
         if stored is None:
             return self.say("admin_order_not_found", number=argument or "?")
-        return self.say("admin_order", order=order_view(self.flows, stored))
+        return self.say("admin_order", order=self.view(stored))
 
     async def change_status(self, status: str, argument: str) -> str:
         number = order_number(argument)
         stored = await self.set_status(number, status) if number else None
         if stored is None:
             return self.say("admin_order_not_found", number=argument or "?")
-        return self.say("admin_status_changed", order=order_view(self.flows, stored))
+        return self.say("admin_status_changed", order=self.view(stored))
 
     async def set_status(self, number: int, status: str) -> StoredOrder | None:
         """Change an order's status and tell its customer (WhatsApp command and web API alike)."""
         stored = await self.orders.set_status(number, status)
         if stored is not None:
-            text = self.say("order_status", order=order_view(self.flows, stored))
+            text = self.say("order_status", order=self.view(stored))
             # Named after this change: "listo" again after "preparando" is news again.
             event = f"status:{stored.number}:{status}:{stored.updated_at.timestamp():.6f}"
-            await self.notify_customer(event, stored.customer, text)
+            await self.notify_customer(event, stored.order.customer, text)
             self.log.info("📦 Pedido #%s: %s", stored.number, status)
         return stored
 
@@ -230,7 +212,7 @@ class StoredOverrides:
     KEY = OVERRIDES_KEY  # the service reads it with each message, in the same round trip
     KEEP_SECONDS = 400 * 24 * 3600
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     async def load(self) -> Overrides:
@@ -243,7 +225,7 @@ class StoredOverrides:
 class SessionTakeover:
     """``#tomar`` / ``#soltar``: the customer's session says until when the bot stays quiet."""
 
-    def __init__(self, sessions: Any, locks: Any, flows_hash: str) -> None:
+    def __init__(self, sessions: Sessions, locks: CustomerLocks, flows_hash: str) -> None:
         self._sessions = sessions
         self._locks = locks
         self._flows_hash = flows_hash

@@ -3,21 +3,24 @@
 For each delivery: skip a ``MessageSid`` already seen, apply the rate limits, take the customer's
 turn and load the session (one round trip to the store), let the runtime decide, carry out the
 effects, store the new session with its expiry and let go of the turn (one), and return the
-replies. Transport-free: ``engine.server`` does HTTP.
+replies. Messages from the admin's number are commands for the admin desk. Transport-free:
+``engine.http.webhook`` does HTTP.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Protocol
 
 from engine.channels.twilio.inbound import Delivery
 from engine.logs import safe
 from engine.model.effects import Outcome
 from engine.model.inbound import Inbound
 from engine.model.session import Session
+from engine.runtime.flows import Flows
+from engine.runtime.handle import handle
 from engine.runtime.overrides import OVERRIDES_KEY, Overrides
 from engine.runtime.phones import mask
 from engine.service.clock import Clock
@@ -28,67 +31,90 @@ from engine.service.ratelimit import RateLimiter
 from engine.service.sessions import Sessions
 from engine.storage.store import Get, Op, Store
 
-Handle = Callable[[Any, "Session | None", Inbound, datetime, Overrides], Outcome]
-"""``engine.runtime.handle``: (flows, session, inbound, now, overrides) -> outcome."""
-
 
 class Admin(Protocol):
-    """The admin desk (``engine.admin.AdminDesk``): what the admin writes are commands."""
+    """The admin desk (``engine.service.admin.AdminDesk``): what the admin writes are commands."""
 
     async def answer(self, text: str) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
-class Answer:
-    replies: tuple[str, ...]
-    status: str
-    """``handled``, ``admin`` (a command), ``duplicate`` (seen before: nothing done) or ``limited``."""
+class Runtime:
+    """The pure turn, and what it runs with: the flows and the service's clock."""
+
+    flows: Flows
+    clock: Clock
+
+    def turn(self, session: Session | None, inbound: Inbound, overrides: Overrides) -> Outcome:
+        return handle(self.flows, session, inbound, self.clock(), overrides)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Whether a message is let in: never seen before, and within the rate limits. Both are
+    checked in the store's round trip that takes the customer's turn."""
+
+    store: Store
+    seen: SeenMessages
+    limiter: RateLimiter
+    wait_text: str
+    """What a customer over the limit is told, once per window ("" : nothing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Conversations:
+    """Where customers' conversations live between messages, and their turns (one message at a time)."""
+
+    sessions: Sessions
+    locks: CustomerLocks
+
+
+@dataclass(frozen=True, slots=True)
+class AdminLine:
+    """The admin's WhatsApp: what ``number`` writes goes to ``desk``, never into an order."""
+
+    number: str
+    """E.164, as ``Inbound.customer``."""
+    desk: Admin
+    wrote: Callable[[], Awaitable[None]]
+    """Called when the admin writes: WhatsApp's 24-hour window is open again (the outbox's ``wake``)."""
 
 
 class ChatService:
+    """Answers deliveries: the customers' through the runtime, the admin's through the desk."""
+
     def __init__(
         self,
-        flows: Any,
-        handle: Handle,
-        clock: Clock,
-        store: Store,
-        sessions: Sessions,
-        locks: CustomerLocks,
-        seen: SeenMessages,
-        limiter: RateLimiter,
+        runtime: Runtime,
+        admission: Admission,
+        conversations: Conversations,
         effects: EffectRunner,
+        admin: AdminLine | None,
         log: logging.Logger,
-        wait_text: str = "",
-        admin_number: str | None = None,
-        admin: Admin | None = None,
-        admin_wrote: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self._admin_number = admin_number
-        self._admin = admin
-        self._admin_wrote = admin_wrote
-        self.flows = flows
-        self._handle = handle
-        self._clock = clock
-        self._store = store
-        self._sessions = sessions
-        self._locks = locks
-        self._seen = seen
-        self._limiter = limiter
+        self._runtime = runtime
+        self._store = admission.store
+        self._seen = admission.seen
+        self._limiter = admission.limiter
+        self._wait_text = admission.wait_text
+        self._sessions = conversations.sessions
+        self._locks = conversations.locks
         self._effects = effects
+        self._admin = admin
         self._log = log
-        self._wait_text = wait_text
 
-    async def answer(self, delivery: Delivery) -> Answer:
+    async def answer(self, delivery: Delivery) -> tuple[str, ...]:
+        """The replies to ``delivery`` (none for a repeat, or over the limits past the first notice)."""
         who = safe(mask(delivery.sender))
         customer = delivery.inbound.customer
         sid = delivery.message_sid
         marks = [self._seen.mark(sid)] if sid is not None else []
         admission: list[Op] = [*marks, *self._limiter.count(customer)]
-        if self._admin is not None and customer == self._admin_number:
+        if self._admin is not None and customer == self._admin.number:
             if marks and not (await self._store.run(admission))[0]:
                 return self._duplicate(who)
             try:
-                return await self._answer_admin(delivery)
+                return await self._answer_admin(self._admin, delivery)
             except Exception:
                 if sid is not None:
                     await self._seen.forget(sid)  # the command may be sent again
@@ -101,6 +127,7 @@ class ChatService:
                 return refusal
             admission = []
         turn = self._locks.turn(customer, [self._sessions.fetch(customer), Get(OVERRIDES_KEY)], admission)
+        replies: tuple[str, ...] = ()
         try:
             async with turn:
                 if turn.admitted:
@@ -114,13 +141,15 @@ class ChatService:
             if refusal is None:
                 raise RuntimeError("the store refused a message the rate limiter lets in")
             return refusal
-        return Answer(replies, "handled")
+        return replies
 
-    def _duplicate(self, who: str) -> Answer:
+    def _duplicate(self, who: str) -> tuple[str, ...]:
         self._log.info("🔁 Mensaje repetido de %s: ya atendido, se ignora", who)
-        return Answer((), "duplicate")
+        return ()
 
-    async def _refusal(self, who: str, customer: str, marks: list[Any], admission: list[Any]) -> Answer | None:
+    async def _refusal(
+        self, who: str, customer: str, marks: Sequence[Op], admission: list[Any]
+    ) -> tuple[str, ...] | None:
         """The answer to a message its ``admission`` results refuse (None: it is let in)."""
         if marks and not admission[0]:
             return self._duplicate(who)
@@ -129,24 +158,22 @@ class ChatService:
             return None
         if verdict.notify:
             self._log.warning("🐢 Demasiados mensajes de %s: se le pide esperar", who)
-        return Answer((self._wait_text,) if verdict.notify and self._wait_text else (), "limited")
+        return (self._wait_text,) if verdict.notify and self._wait_text else ()
 
-    async def _answer_admin(self, delivery: Delivery) -> Answer:
+    async def _answer_admin(self, admin: AdminLine, delivery: Delivery) -> tuple[str, ...]:
         """The admin's messages are commands, answered in the TwiML reply; never an order."""
-        assert self._admin is not None
-        if self._admin_wrote is not None:
-            await self._admin_wrote()  # WhatsApp's 24-hour window is open again: send what waited
-        replies = await self._admin.answer(delivery.inbound.text)
+        await admin.wrote()  # WhatsApp's 24-hour window is open again: send what waited
+        replies = await admin.desk.answer(delivery.inbound.text)
         self._log.info("🛠️ Comando del encargado atendido")
-        return Answer(replies, "admin")
+        return replies
 
     async def _converse(self, delivery: Delivery, who: str, turn: CustomerTurn) -> tuple[str, ...]:
         customer = delivery.inbound.customer
         before = self._sessions.read(turn.fetched[0])
         overrides = Overrides.from_json(turn.fetched[1])
-        outcome = self._handle(self.flows, before, delivery.inbound, self._clock(), overrides)
+        outcome = self._runtime.turn(before, delivery.inbound, overrides)
         outcome = await self._effects.run(outcome, delivery.inbound)
-        after: Session = outcome.session
+        after = outcome.session
         save = self._sessions.store(customer, after)
         turn.writes.append(save)  # stored as the turn ends, in the same round trip
         if before is not None and before.evolve(last_seen=0) == after.evolve(last_seen=0):

@@ -2,52 +2,45 @@
 
 ``enqueue`` writes the message to a durable ``JobQueue`` under the id of the event that caused it
 (an order number, an error report id...) and returns at once, so the webhook reply never waits on
-Twilio. A worker task delivers what is due with the retry policy:
-
-- sent: the job is finished and its id remembered for ``keep_days`` (the same event enqueued
-  again, even after a restart, sends nothing);
-- transient failure (Twilio down, 429, network): tried again after ``RetryPolicy.delay``; after
-  ``max_attempts`` tries it is given up, logged and reported;
-- permanent failure (invalid number, not on WhatsApp...): dropped, logged and reported;
-- outside the 24-hour window (63016): the approved template ``template_sid`` is sent instead
-  when there is one; without one the message is logged and kept, tried again every
-  ``window_retry`` seconds (or at once after ``wake()``, e.g. when the admin writes to the bot).
-
-Reports go to ``report``, the caller's (it usually enqueues a message for the admin). Failures
-of messages of kind ``REPORT_KIND`` are only logged: reporting them would report the report.
+Twilio. ``engine.service.courier.Courier`` delivers what is due.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
-import logging
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import suppress
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
-from engine.channels.twilio.errors import SendVerdict
-from engine.channels.twilio.sender import Sender, SendResult
 from engine.channels.twilio.twiml import split_message
-from engine.runtime.phones import mask, normalise_whatsapp
-from engine.service.retry import RetryPolicy
-from engine.storage.jobqueue import Job, JobQueue
+from engine.storage.jobqueue import JobQueue
 
 REPORT_KIND = "error_report"
-TEMPLATE_TEXT_LIMIT = 900
-"""Characters of the message carried in the template's variable (WhatsApp caps a parameter)."""
+"""The kind of the admin's error reports: when one cannot be sent it is only logged (reporting
+it would report the report)."""
+
+
+def event_id(*parts: object) -> str:
+    """A short id for the event ``parts`` describe: the same event, the same id."""
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
 class OutboxItem:
+    """One message in the queue."""
+
     to: str
     body: str
     kind: str
+    """``order``, ``status``, ``forward``, ``REPORT_KIND``...: for the logs and for reports."""
     created: float
+    """When it was queued: orders one recipient's messages."""
     attempts: int = 0
     """Failed tries so far (transient ones; the 24-hour window does not count)."""
     window_logged: bool = False
+    """The 24-hour window warning was logged for this message already."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -57,206 +50,32 @@ class OutboxItem:
         return cls(**json.loads(text))
 
 
-@dataclass(frozen=True)
-class Undeliverable:
-    """A message the outbox gave up on, for the admin's error report."""
-
-    event_id: str
-    kind: str
-    to: str
-    detail: str
-    code: int | None
-    attempts: int
-
-    def describe(self) -> str:
-        """One Spanish line, the number masked."""
-        return f"No se pudo enviar el mensaje «{self.kind}» a {mask(self.to)}: {self.detail}."
-
-
-def same_number(a: str, b: str) -> bool:
-    return normalise_whatsapp(a) == normalise_whatsapp(b)
-
-
-def template_variables(item: OutboxItem) -> dict[str, str]:
-    """The template's ``{{1}}``: the message on one line (WhatsApp refuses new lines and tabs
-    in a template parameter), cut to ``TEMPLATE_TEXT_LIMIT``."""
-    text = " · ".join(line.strip() for line in item.body.splitlines() if line.strip()).replace("\t", " ")
-    if len(text) > TEMPLATE_TEXT_LIMIT:
-        text = text[: TEMPLATE_TEXT_LIMIT - 1] + "…"
-    return {"1": text}
-
-
 class Outbox:
-    def __init__(
-        self,
-        queue: JobQueue,
-        sender: Sender,
-        policy: RetryPolicy,
-        log: logging.Logger,
-        report: Callable[[Undeliverable], Awaitable[None]] | None = None,
-        template_sid: str | None = None,
-        template_for: str | None = None,
-        keep_days: float = 7.0,
-        window_retry: float = 600.0,
-        lease: float = 180.0,
-        poll: float = 1.0,
-        batch: int = 8,
-        now: Callable[[], float] = time.time,
-    ) -> None:
-        self._queue = queue
-        self._sender = sender
-        self._policy = policy
-        self._log = log
-        self._report = report
-        self._template_sid = template_sid
-        self._template_for = template_for
-        """Whose messages may fall back to the template (the admin's); None: anyone's."""
-        self._keep = keep_days * 86400
-        self._window_retry = window_retry
-        self._lease = lease
-        """How long a claimed job stays hidden: longer than a send and its template can take."""
-        self._poll = poll
-        self._batch = batch
-        self._now = now
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+    """Messages waiting to be sent, in ``queue`` (shared by every instance when it is in Redis)."""
+
+    def __init__(self, queue: JobQueue, now: Callable[[], float] = time.time) -> None:
+        self.queue = queue
+        self.now = now
+        self.news = asyncio.Event()
+        """Set when a message is queued or ``wake`` is called: the courier waits on it between rounds."""
 
     async def enqueue(self, event_id: str, to: str, body: str, kind: str) -> bool:
         """Queue a message for ``to`` caused by ``event_id``; False when that event's message is
         already waiting or was sent (nothing is queued then). A body longer than WhatsApp takes
         goes as several messages, cut where the text allows, in order."""
         parts = split_message(body)
-        now = self._now()
+        now = self.now()
         added = False
         for index, part in enumerate(parts):
             part_id = event_id if len(parts) == 1 else f"{event_id}#{index + 1}"
             # ``created`` orders one recipient's messages: the parts keep theirs.
             item = OutboxItem(to=to, body=part, kind=kind, created=now + index * 1e-6)
-            added = await self._queue.add(part_id, item.to_json(), now) or added
+            added = await self.queue.add(part_id, item.to_json(), now) or added
         if added:
-            self._wakeup.set()
+            self.news.set()
         return added
 
     async def wake(self) -> None:
         """Try every waiting message now (the admin just wrote: the 24-hour window is open)."""
-        await self._queue.wake(self._now())
-        self._wakeup.set()
-
-    async def pending(self) -> int:
-        return await self._queue.pending()
-
-    # --- the worker ------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Start the worker task (in the app's lifespan)."""
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="outbox")
-
-    async def stop(self, grace: float = 5.0) -> None:
-        """Let the current sends finish (at most ``grace`` s), then stop the worker. A send cut
-        short stays in the queue and goes out after its lease, from this or another instance."""
-        if self._task is None:
-            return
-        task, self._task = self._task, None
-        self._stopping = True
-        self._wakeup.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), grace)
-        except TimeoutError:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wakeup.clear()
-            try:
-                handled = await self.deliver_due()
-            except Exception:  # noqa: BLE001  a bug must not stop every later message; logged loudly
-                self._log.exception("❗ Falla en el envío de mensajes pendientes")
-                handled = 0
-            if handled < self._batch and not self._stopping:
-                with suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._poll)
-
-    async def deliver_due(self) -> int:
-        """One pass: deliver the jobs due now (up to ``batch``); how many there were. Different
-        recipients are served together; one recipient's messages go one after another, in the
-        order they were queued, so a conversation forwarded to the admin reads in order."""
-        jobs = await self._queue.claim(self._now(), self._lease, self._batch)
-        by_recipient: dict[str, list[tuple[float, Job]]] = {}
-        for job in jobs:
-            item = OutboxItem.from_json(job.payload)
-            by_recipient.setdefault(item.to, []).append((item.created, job))
-        await asyncio.gather(*(self._deliver_in_order(queued) for queued in by_recipient.values()))
-        return len(jobs)
-
-    async def _deliver_in_order(self, queued: list[tuple[float, Job]]) -> None:
-        for _, job in sorted(queued, key=lambda pair: pair[0]):
-            await self._deliver(job)
-
-    async def _deliver(self, job: Job) -> None:
-        item = OutboxItem.from_json(job.payload)
-        result = await self._attempt(self._sender.send(item.to, item.body))
-        if result.verdict is SendVerdict.WINDOW:
-            if self._template_for is not None and not same_number(item.to, self._template_for):
-                # A customer silent for 24 hours: WhatsApp forbids free text and the approved
-                # template is the admin's. Nothing will open that window: report and stop.
-                return await self._give_up(job.id, item, result)
-            if self._template_sid is None:
-                return await self._keep_for_window(job.id, item)
-            result = await self._attempt(
-                self._sender.send_template(item.to, self._template_sid, template_variables(item))
-            )
-            if result.sent:
-                self._log.info("📤 Plantilla enviada a %s en lugar de «%s» (fuera de las 24 h)", mask(item.to), item.kind)
-        if result.sent:
-            await self._queue.finish(job.id, self._keep)
-            self._log.info("📤 Mensaje «%s» enviado a %s (%s)", item.kind, mask(item.to), result.sid)
-        elif result.verdict is SendVerdict.RETRY:
-            await self._retry(job.id, item, result)
-        elif result.verdict is SendVerdict.PERMANENT:
-            await self._give_up(job.id, item, result)
-        else:  # the template itself hit the window: nothing else to try but later
-            await self._keep_for_window(job.id, item)
-
-    async def _attempt(self, send: Awaitable[SendResult]) -> SendResult:
-        try:
-            return await send
-        except Exception as error:  # noqa: BLE001  a Sender should not raise: keep the message anyway
-            self._log.exception("❗ El envío falló de forma inesperada")
-            return SendResult(SendVerdict.RETRY, detail=type(error).__name__)
-
-    async def _retry(self, event_id: str, item: OutboxItem, result: SendResult) -> None:
-        item = replace(item, attempts=item.attempts + 1)
-        if self._policy.exhausted(item.attempts):
-            return await self._give_up(event_id, item, result)
-        delay = self._policy.delay(item.attempts)
-        self._log.warning(
-            "⏳ Mensaje «%s» para %s no salió (%s); intento %d, otra vez en %.1f s",
-            item.kind, mask(item.to), result.detail, item.attempts, delay,
-        )
-        await self._queue.reschedule(event_id, item.to_json(), self._now() + delay)
-
-    async def _keep_for_window(self, event_id: str, item: OutboxItem) -> None:
-        if not item.window_logged:
-            self._log.warning(
-                "⚠️ Mensaje «%s» para %s fuera de la ventana de 24 h de WhatsApp y sin ADMIN_TEMPLATE_SID: "
-                "queda pendiente hasta que la ventana se abra",
-                item.kind, mask(item.to),
-            )
-        item = replace(item, window_logged=True)
-        await self._queue.reschedule(event_id, item.to_json(), self._now() + self._window_retry)
-
-    async def _give_up(self, event_id: str, item: OutboxItem, result: SendResult) -> None:
-        await self._queue.finish(event_id, self._keep)
-        failure = Undeliverable(event_id, item.kind, item.to, result.detail, result.code, item.attempts)
-        self._log.error("❗ %s", failure.describe())
-        if self._report is None or item.kind == REPORT_KIND:
-            return
-        try:
-            await self._report(failure)
-        except Exception:  # noqa: BLE001  the caller's report failing must not stop the worker
-            self._log.exception("❗ No se pudo reportar el error al encargado")
+        await self.queue.wake(self.now())
+        self.news.set()

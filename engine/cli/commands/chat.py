@@ -12,7 +12,12 @@ from zoneinfo import ZoneInfo
 from engine.cli.report import load_or_report
 from engine.model.effects import Effect, NotifyAdmin, SaveOrder
 from engine.model.inbound import Location
-from engine.testing.conversations import DEFAULT_CUSTOMER, Conversation, parse_duration, parse_moment
+from engine.testing.conversations import (
+    DEFAULT_CUSTOMER,
+    Conversation,
+    parse_duration,
+    parse_moment,
+)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,8 +15,16 @@ from engine.loading.checks.conditions import check_condition_values, check_condi
 from engine.loading.checks.hours import check_hours, check_overlaps, check_timezone
 from engine.loading.checks.menu import check_duplicate_ids, check_menu_options
 from engine.loading.checks.messages import check_messages_exist, check_unused_messages
-from engine.loading.checks.paths import check_endless_loops, check_reachable, check_way_out
-from engine.loading.checks.targets import check_choice_targets, check_default_branches, check_targets
+from engine.loading.checks.paths import (
+    check_endless_loops,
+    check_reachable,
+    check_way_out,
+)
+from engine.loading.checks.targets import (
+    check_choice_targets,
+    check_default_branches,
+    check_targets,
+)
 from engine.loading.checks.templates import check_templates
 from engine.loading.problems import FlowProblem
 from engine.loading.source import Source

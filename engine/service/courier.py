@@ -1,0 +1,219 @@
+"""The courier: a worker task that delivers what the outbox holds, with the retry policy.
+
+- sent: the job is finished and its id remembered for ``keep_days`` (the same event enqueued
+  again, even after a restart, sends nothing);
+- transient failure (Twilio down, 429, network): tried again after ``RetryPolicy.delay``; after
+  ``max_attempts`` tries it is given up, logged and reported;
+- permanent failure (invalid number, not on WhatsApp...): dropped, logged and reported;
+- outside the 24-hour window (63016): the approved template ``template_sid`` is sent instead
+  when there is one; without one the message is logged and kept, tried again every
+  ``window_retry`` seconds (or at once after ``Outbox.wake()``, e.g. when the admin writes to the bot).
+
+Reports go to ``report``, the caller's (it usually enqueues a message for the admin). Failures
+of messages of kind ``REPORT_KIND`` are only logged: reporting them would report the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass, replace
+
+from engine.channels.twilio.errors import SendVerdict
+from engine.channels.twilio.sender import Sender, SendResult
+from engine.runtime.phones import mask, normalise_whatsapp
+from engine.service.outbox import REPORT_KIND, Outbox, OutboxItem
+from engine.service.retry import RetryPolicy
+from engine.storage.jobqueue import Job
+
+TEMPLATE_TEXT_LIMIT = 900
+"""Characters of the message carried in the template's variable (WhatsApp caps a parameter)."""
+
+
+@dataclass(frozen=True)
+class Undeliverable:
+    """A message the courier gave up on, for the admin's error report."""
+
+    event_id: str
+    kind: str
+    to: str
+    detail: str
+    code: int | None
+    """Twilio's error code, when it gave one."""
+    attempts: int
+
+    def describe(self) -> str:
+        """One Spanish line, the number masked."""
+        return f"No se pudo enviar el mensaje «{self.kind}» a {mask(self.to)}: {self.detail}."
+
+
+Report = Callable[[Undeliverable], Awaitable[None]]
+"""Where the courier tells of a message it gave up on."""
+
+
+def same_number(a: str, b: str) -> bool:
+    return normalise_whatsapp(a) == normalise_whatsapp(b)
+
+
+def template_variables(item: OutboxItem) -> dict[str, str]:
+    """The template's ``{{1}}``: the message on one line (WhatsApp refuses new lines and tabs
+    in a template parameter), cut to ``TEMPLATE_TEXT_LIMIT``."""
+    text = " · ".join(line.strip() for line in item.body.splitlines() if line.strip()).replace("\t", " ")
+    if len(text) > TEMPLATE_TEXT_LIMIT:
+        text = text[: TEMPLATE_TEXT_LIMIT - 1] + "…"
+    return {"1": text}
+
+
+class Courier:
+    """Delivers the outbox's messages through ``sender``, one worker task per instance (several
+    instances share a queue in Redis: a claimed message is hidden from the others for ``lease``)."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        sender: Sender,
+        policy: RetryPolicy,
+        log: logging.Logger,
+        report: Report | None = None,
+        template_sid: str | None = None,
+        template_for: str | None = None,
+        keep_days: float = 7.0,
+        window_retry: float = 600.0,
+        lease: float = 180.0,
+        poll: float = 1.0,
+        batch: int = 8,
+    ) -> None:
+        self._outbox = outbox
+        self._queue = outbox.queue
+        self._now = outbox.now
+        self._sender = sender
+        self._policy = policy
+        self._log = log
+        self._report = report
+        self._template_sid = template_sid
+        self._template_for = template_for
+        """Whose messages may fall back to the template (the admin's); None: anyone's."""
+        self._keep = keep_days * 86400
+        self._window_retry = window_retry
+        self._lease = lease
+        """How long a claimed job stays hidden: longer than a send and its template can take."""
+        self._poll = poll
+        self._batch = batch
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        """Start the worker task (in the app's lifespan)."""
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name="courier")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let the current sends finish (at most ``grace`` s), then stop the worker. A send cut
+        short stays in the queue and goes out after its lease, from this or another instance."""
+        if self._task is None:
+            return
+        task, self._task = self._task, None
+        self._stopping = True
+        self._outbox.news.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except TimeoutError:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        news = self._outbox.news
+        while not self._stopping:
+            news.clear()
+            try:
+                handled = await self.deliver_due()
+            except Exception:  # noqa: BLE001  a bug must not stop every later message; logged loudly
+                self._log.exception("❗ Falla en el envío de mensajes pendientes")
+                handled = 0
+            if handled < self._batch and not self._stopping:
+                with suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(news.wait(), self._poll)
+
+    async def deliver_due(self) -> int:
+        """One pass: deliver the jobs due now (up to ``batch``); how many there were. Different
+        recipients are served together; one recipient's messages go one after another, in the
+        order they were queued, so a conversation forwarded to the admin reads in order."""
+        jobs = await self._queue.claim(self._now(), self._lease, self._batch)
+        by_recipient: dict[str, list[tuple[float, Job]]] = {}
+        for job in jobs:
+            item = OutboxItem.from_json(job.payload)
+            by_recipient.setdefault(item.to, []).append((item.created, job))
+        await asyncio.gather(*(self._deliver_in_order(queued) for queued in by_recipient.values()))
+        return len(jobs)
+
+    async def _deliver_in_order(self, queued: list[tuple[float, Job]]) -> None:
+        for _, job in sorted(queued, key=lambda pair: pair[0]):
+            await self._deliver(job)
+
+    async def _deliver(self, job: Job) -> None:
+        item = OutboxItem.from_json(job.payload)
+        result = await self._attempt(self._sender.send(item.to, item.body))
+        if result.verdict is SendVerdict.WINDOW:
+            if self._template_for is not None and not same_number(item.to, self._template_for):
+                # A customer silent for 24 hours: WhatsApp forbids free text and the approved
+                # template is the admin's. Nothing will open that window: report and stop.
+                return await self._give_up(job.id, item, result)
+            if self._template_sid is None:
+                return await self._keep_for_window(job.id, item)
+            result = await self._attempt(
+                self._sender.send_template(item.to, self._template_sid, template_variables(item))
+            )
+            if result.sent:
+                self._log.info("📤 Plantilla enviada a %s en lugar de «%s» (fuera de las 24 h)", mask(item.to), item.kind)
+        if result.sent:
+            await self._queue.finish(job.id, self._keep)
+            self._log.info("📤 Mensaje «%s» enviado a %s (%s)", item.kind, mask(item.to), result.sid)
+        elif result.verdict is SendVerdict.RETRY:
+            await self._retry(job.id, item, result)
+        elif result.verdict is SendVerdict.PERMANENT:
+            await self._give_up(job.id, item, result)
+        else:  # the template itself hit the window: nothing else to try but later
+            await self._keep_for_window(job.id, item)
+
+    async def _attempt(self, send: Awaitable[SendResult]) -> SendResult:
+        try:
+            return await send
+        except Exception as error:  # noqa: BLE001  a Sender should not raise: keep the message anyway
+            self._log.exception("❗ El envío falló de forma inesperada")
+            return SendResult(SendVerdict.RETRY, detail=type(error).__name__)
+
+    async def _retry(self, event_id: str, item: OutboxItem, result: SendResult) -> None:
+        item = replace(item, attempts=item.attempts + 1)
+        if self._policy.exhausted(item.attempts):
+            return await self._give_up(event_id, item, result)
+        delay = self._policy.delay(item.attempts)
+        self._log.warning(
+            "⏳ Mensaje «%s» para %s no salió (%s); intento %d, otra vez en %.1f s",
+            item.kind, mask(item.to), result.detail, item.attempts, delay,
+        )
+        await self._queue.reschedule(event_id, item.to_json(), self._now() + delay)
+
+    async def _keep_for_window(self, event_id: str, item: OutboxItem) -> None:
+        if not item.window_logged:
+            self._log.warning(
+                "⚠️ Mensaje «%s» para %s fuera de la ventana de 24 h de WhatsApp y sin ADMIN_TEMPLATE_SID: "
+                "queda pendiente hasta que la ventana se abra",
+                item.kind, mask(item.to),
+            )
+        item = replace(item, window_logged=True)
+        await self._queue.reschedule(event_id, item.to_json(), self._now() + self._window_retry)
+
+    async def _give_up(self, event_id: str, item: OutboxItem, result: SendResult) -> None:
+        await self._queue.finish(event_id, self._keep)
+        failure = Undeliverable(event_id, item.kind, item.to, result.detail, result.code, item.attempts)
+        self._log.error("❗ %s", failure.describe())
+        if self._report is None or item.kind == REPORT_KIND:
+            return
+        try:
+            await self._report(failure)
+        except Exception:  # noqa: BLE001  the caller's report failing must not stop the worker
+            self._log.exception("❗ No se pudo reportar el error al encargado")
