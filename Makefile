@@ -21,6 +21,8 @@ chat: $(STAMP)
 test: $(STAMP)
 	$(BIN)/rinconcito validate flows
 	$(BIN)/rinconcito test
+	$(BIN)/rinconcito validate examples/nonna-rosa/flows
+	$(BIN)/rinconcito test --dir examples/nonna-rosa/flows
 	$(BIN)/mypy --strict engine
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
@@ -30,6 +32,7 @@ validate: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/runtime.py
+	$(BIN)/python bench/corpus.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .import_linter_cache build
