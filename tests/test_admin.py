@@ -8,12 +8,9 @@ import pytest
 from engine.model.inbound import Inbound
 from engine.orders.sqlite import SqliteOrderStore
 from engine.runtime.handle import handle
-from engine.service.admin import (
-    AdminDesk,
-    SessionTakeover,
-    StoredOverrides,
-    parse_command,
-)
+from engine.service.admin import AdminDesk, parse_command
+from engine.service.admin_overrides import StoredOverrides
+from engine.service.takeover import SessionTakeover
 from engine.service.locks import CustomerLocks
 from engine.service.sessions import Sessions
 from engine.storage.store import MemoryStore

@@ -470,3 +470,12 @@ def test_conversation_test_naming_an_item_the_menu_does_not_have(tmp_path, capsy
     broken.write_text(text.replace("tortilla: maiz", "tortilla: maíz"), encoding="utf-8")
     assert main(["test", str(broken)]) == 1
     assert "«tortilla: maíz» no es una opción de «pastor»" in capsys.readouterr().out
+
+
+def test_chat_prints_the_order_total_in_the_restaurants_money(capsys, monkeypatch):
+    lines = ["hi", "2 large pepperoni and a coke", "that's all", "pick up", "Sam", "no", "card", "yes please", "/exit"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{l}\n" for l in lines)))
+    code, out, err = run(capsys, "chat", "--dir", str(ROOT / "examples" / "nonna-rosa" / "flows"), "--at", "2026-11-27 18:00")
+    assert code == 0, out + err
+    saved = [l for l in out.splitlines() if "pedido guardado" in l]
+    assert len(saved) == 1 and "total $45.50" in saved[0], out  # dollars and cents, not "$4550"

@@ -21,9 +21,11 @@ from engine.orders.sqlite import SqliteOrderStore
 from engine.runtime.flows import Flows
 from engine.runtime.handle import handle
 from engine.runtime.phones import parse_phone
-from engine.service.admin import AdminDesk, SessionTakeover, StoredOverrides
+from engine.service.admin import AdminDesk
+from engine.service.admin_overrides import StoredOverrides
 from engine.service.locks import CustomerLocks
 from engine.service.sessions import Sessions
+from engine.service.takeover import SessionTakeover
 from engine.storage.store import MemoryStore
 from engine.testing.conversations import Conversation, run_file
 

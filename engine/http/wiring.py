@@ -23,7 +23,8 @@ from engine.orders.opening import open_order_store
 from engine.orders.store import OrderStore
 from engine.runtime.flows import Flows
 from engine.runtime.overrides import OVERRIDES_KEY
-from engine.service.admin import AdminDesk, SessionTakeover, StoredOverrides
+from engine.service.admin import AdminDesk
+from engine.service.admin_overrides import StoredOverrides
 from engine.service.chat import (
     AdminLine,
     Admission,
@@ -41,6 +42,7 @@ from engine.service.outbox import Outbox
 from engine.service.ratelimit import RateLimiter
 from engine.service.retry import RetryPolicy
 from engine.service.sessions import Sessions
+from engine.service.takeover import SessionTakeover
 from engine.service.waiting import WaitingOrders
 from engine.storage.fallback import FallbackStore
 from engine.storage.jobqueue import FallbackJobQueue, MemoryJobQueue

@@ -12,20 +12,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Mapping, Protocol
+from typing import Any, Awaitable, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from engine.languages.language import ADMIN_COMMANDS
 from engine.model.order import STATUSES, StoredOrder, order_view
-from engine.model.session import Session
 from engine.orders.store import OrderStore
 from engine.runtime.flows import Flows
-from engine.runtime.overrides import OVERRIDES_KEY, Overrides
 from engine.runtime.phones import parse_phone
 from engine.runtime.understand import best_matches, closest, normalise
-from engine.service.locks import CustomerLocks
-from engine.service.sessions import Sessions
-from engine.storage.store import Store
+from engine.service.admin_overrides import OverridesStore
+from engine.service.takeover import CustomerTakeover
 
 STATUS_COMMANDS = {"preparing": "preparando", "ready": "listo", "delivered": "entregado", "cancel": "cancelado"}
 """Command -> the status it sets (as stored)."""
@@ -49,20 +46,6 @@ def parse_command(text: str) -> AdminCommand:
 def command_of(command: AdminCommand, words: Mapping[str, str]) -> str | None:
     """Which of ``ADMIN_COMMANDS`` the admin typed (``words``: the restaurant's, word -> command)."""
     return words.get(command.name) if command.name else None
-
-
-class OverridesStore(Protocol):
-    async def load(self) -> Overrides: ...
-
-    async def save(self, overrides: Overrides) -> None: ...
-
-
-class CustomerTakeover(Protocol):
-    async def take(self, customer: str, until: datetime) -> None:
-        """A person handles ``customer`` until ``until``: the bot stays quiet."""
-        ...
-
-    async def release(self, customer: str) -> None: ...
 
 
 NotifyCustomer = Callable[[str, str, str], Awaitable[object]]
@@ -204,39 +187,3 @@ COMMANDS: dict[str, Callable[[AdminDesk, str], Awaitable[str]]] = {
 
 assert set(STATUS_COMMANDS.values()) <= set(STATUSES)
 assert set(COMMANDS) == set(ADMIN_COMMANDS)
-
-
-class StoredOverrides:
-    """The admin's overrides in the shared store, so every instance sees them at once."""
-
-    KEY = OVERRIDES_KEY  # the service reads it with each message, in the same round trip
-    KEEP_SECONDS = 400 * 24 * 3600
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    async def load(self) -> Overrides:
-        return Overrides.from_json(await self._store.get(self.KEY))
-
-    async def save(self, overrides: Overrides) -> None:
-        await self._store.set(self.KEY, overrides.to_json(), self.KEEP_SECONDS)
-
-
-class SessionTakeover:
-    """``#tomar`` / ``#soltar``: the customer's session says until when the bot stays quiet."""
-
-    def __init__(self, sessions: Sessions, locks: CustomerLocks, flows_hash: str) -> None:
-        self._sessions = sessions
-        self._locks = locks
-        self._flows_hash = flows_hash
-
-    async def take(self, customer: str, until: datetime) -> None:
-        await self._set(customer, int(until.timestamp()))
-
-    async def release(self, customer: str) -> None:
-        await self._set(customer, 0)
-
-    async def _set(self, customer: str, quiet_until: int) -> None:
-        async with self._locks.hold(customer):
-            session = await self._sessions.load(customer) or Session(flows_hash=self._flows_hash)
-            await self._sessions.save(customer, session.evolve(quiet_until=quiet_until))

@@ -1,16 +1,9 @@
-"""The retry policy for sends through Twilio, written in one place.
+"""What kind of failure a Twilio send met: ``classify(status, code)``.
 
-Two questions, two answers:
-
-- *what kind of failure is this?* ``classify(status, code)``: a transient failure (HTTP 429, any
-  5xx, no answer at all) is tried again; a permanent one (a Twilio error code saying the number
-  can never receive this message, or any other 4xx) is not, it is logged and reported to the
-  admin; Twilio's 63016 (outside WhatsApp's 24-hour window) has its own verdict, because the
-  caller can still reach the person with an approved template.
-- *how long to wait before the next try?* ``RetryPolicy.delay(attempt)``: exponential backoff
-  with "full jitter" (a uniform draw between 0 and the exponential ceiling). Full jitter rather
-  than a fixed schedule because every instance retries after the same Twilio outage: spreading
-  the retries keeps them from arriving together and tripping the 429s again.
+A transient failure (HTTP 429, any 5xx, no answer at all) is tried again; a permanent one (a
+Twilio error code saying the number can never receive this message, or any other 4xx) is not, it
+is logged and reported to the admin; Twilio's 63016 (outside WhatsApp's 24-hour window) has its
+own verdict, because the caller can still reach the person with an approved template.
 """
 
 from __future__ import annotations

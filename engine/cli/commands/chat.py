@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from engine.cli.report import load_or_report
 from engine.model.effects import Effect, NotifyAdmin, SaveOrder
 from engine.model.inbound import Location
+from engine.runtime.cart import format_money
+from engine.runtime.flows import Flows
 from engine.testing.conversations import (
     DEFAULT_CUSTOMER,
     Conversation,
@@ -32,7 +34,7 @@ def chat(directory: Path, at: str | None, customer: str, lang: str, lines: TextI
     zone = flows.hours.timezone
     start = parse_moment(at, zone) if at else datetime.now(ZoneInfo(zone))
     talk = Conversation(flows, customer, start)
-    print(f"🌮 Chat con el bot ({talk.now:%Y-%m-%d %H:%M}, desde {talk.customer}).")
+    print(f"💬 Chat con el bot ({talk.now:%Y-%m-%d %H:%M}, desde {talk.customer}).")
     print("   /ubicacion 19.43,-99.13 manda una ubicación · /espera 31m adelanta el reloj · /salir termina")
     for raw in lines:
         text = raw.strip()
@@ -54,14 +56,15 @@ def chat(directory: Path, at: str | None, customer: str, lang: str, lines: TextI
         for reply in outcome.replies:
             print("🤖 " + reply.replace("\n", "\n   "))
         for effect in outcome.effects:
-            print(describe(effect))
+            print(describe(effect, flows))
     return 0
 
 
-def describe(effect: Effect) -> str:
+def describe(effect: Effect, flows: Flows) -> str:
     """What the service would do next, in one line of the chat."""
     if isinstance(effect, SaveOrder):
-        return f"   ⚙️  pedido guardado: total ${effect.order.total}, {len(effect.order.lines)} línea(s)"
+        total = format_money(effect.order.total, flows.restaurant.money)
+        return f"   ⚙️  pedido guardado: total {total}, {len(effect.order.lines)} línea(s)"
     if isinstance(effect, NotifyAdmin):
         return f"   ⚙️  aviso al admin ({effect.kind}): " + effect.text.replace("\n", " / ")
     return f"   ⚙️  {type(effect).__name__}"
