@@ -34,6 +34,9 @@ from engine.http.settings import Settings
 from engine.logs import LOGGER
 from engine.orders.opening import open_order_store
 from engine.orders.store import OrderStore
+from engine.panel.hub import PanelHub
+from engine.panel.routes import panel_routes
+from engine.panel.security import panel_config
 from engine.runtime.handle import handle as runtime_handle
 from engine.runtime.overrides import OVERRIDES_KEY, Overrides
 from engine.runtime.phones import mask
@@ -69,6 +72,7 @@ class State:
     validator: RequestValidator | None
     desk: AdminDesk
     outbox: Outbox
+    panel: PanelHub
 
 
 def create_app(
@@ -135,11 +139,12 @@ def create_app(
         waiting = WaitingOrders(queues["waiting-orders"], order_store, outbox, admin, policy, log, now)
         sessions = Sessions(store, restaurant.session_minutes)
         locks = CustomerLocks(store)
+        panel = PanelHub(store, outbox.enqueue, clock, flows, log)
         desk = AdminDesk(
-            flows, order_store, StoredOverrides(store), SessionTakeover(sessions, locks, flows.hash),
+            flows, order_store, StoredOverrides(store), panel.takeover(SessionTakeover(sessions, locks, flows.hash)),
             lambda event, to, text: outbox.enqueue(event, to, text, "status"), clock, log,
         )
-        operations = Operations(flows, order_store, outbox, waiting, errors, admin, log)
+        operations = panel.effects(Operations(flows, order_store, outbox, waiting, errors, admin, log))
         outbox.start()
         waiting.start()
         service = ChatService(
@@ -172,8 +177,9 @@ def create_app(
             "por Twilio" if settings.sends_through_twilio or sender is not None else "solo al log (sin credenciales de Twilio)",
         )
         try:
-            yield {"state": State(service, store, validator, desk, outbox)}
+            yield {"state": State(service, store, validator, desk, outbox, panel)}
         finally:
+            await panel.aclose()
             await outbox.stop()
             await waiting.stop()
             await send.aclose()
@@ -228,6 +234,8 @@ def create_app(
             Route("/health", health, methods=["GET", "HEAD"]),
             Route("/ready", ready, methods=["GET", "HEAD"]),
             *api_routes(flows, settings.admin_api_token, desk_of, overrides_of, clock),
+            *panel_routes(flows, panel_config(settings.panel_password, settings.panel_secret, settings.production),
+                          desk_of, lambda request: request.state.state.panel, clock, log),
         ],
         middleware=cors(settings.frontend_url),
         lifespan=lifespan,

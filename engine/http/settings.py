@@ -67,6 +67,10 @@ class Settings:
     """Bearer token for ``/api/orders``; without it those routes answer 401."""
     twilio_api_base: str | None = None
     """Only with ``APP_ENV=test``: where Twilio's REST API is (a local fake)."""
+    panel_password: Secret | None = None
+    """Sign-in to ``/panel``; without it the panel is off in production and open on a laptop."""
+    panel_secret: Secret | None = None
+    """Key of the panel's signed cookie (default: derived from ``PANEL_PASSWORD``)."""
     problems: tuple[str, ...] = field(default=(), compare=False)
     """Production problems found while reading (``check()`` raises the first)."""
 
@@ -206,6 +210,8 @@ def read_settings(config: Config) -> Settings:
         frontend_url=frontend.rstrip("/") if frontend else None,
         admin_api_token=Secret(api_token) if api_token else None,
         twilio_api_base=text("TWILIO_API_BASE") if app_env == "test" else None,
+        panel_password=Secret(config("PANEL_PASSWORD")) if text("PANEL_PASSWORD") else None,
+        panel_secret=Secret(config("PANEL_SECRET")) if text("PANEL_SECRET") else None,
         problems=tuple(problems),
     )
 
