@@ -142,7 +142,7 @@ def create_app(
         panel = PanelHub(store, outbox.enqueue, clock, flows, log)
         desk = AdminDesk(
             flows, order_store, StoredOverrides(store), panel.takeover(SessionTakeover(sessions, locks, flows.hash)),
-            lambda event, to, text: outbox.enqueue(event, to, text, "status"), clock, log,
+            lambda event, to, text: outbox.enqueue(event, to, text, "status"), clock, log, replies=panel.conversations,
         )
         operations = panel.effects(Operations(flows, order_store, outbox, waiting, errors, admin, log))
         outbox.start()

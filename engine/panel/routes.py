@@ -14,9 +14,10 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Protocol
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -28,8 +29,10 @@ from engine.model.order import STATUSES, StoredOrder
 from engine.orders.store import OrderStore
 from engine.panel import live
 from engine.panel.board import STATUS_NAMES, board_context, card, todays_orders
+from engine.panel.graph import render_graph, render_svg
 from engine.panel.hub import PanelHub
 from engine.panel.pages import Pages
+from engine.panel.preview import EMPTY, PreviewState, preview_turn
 from engine.panel.security import (
     OFF_NOTICE,
     OPEN_WARNING,
@@ -41,7 +44,10 @@ from engine.panel.security import (
     client_address,
     csrf_ok,
 )
+from engine.panel.stats import day_numbers, hours_chart
 from engine.runtime.flows import Flows
+from engine.runtime.phones import mask, parse_phone
+from engine.service.admin import StoredOverrides
 from engine.service.clock import Clock
 
 MAX_FORM_BYTES = 16 * 1024
@@ -180,7 +186,7 @@ def panel_routes(flows: Flows, config: PanelConfig, desk_of: DeskOf, hub_of: Hub
             return _bad(request, f"No existe el pedido #{number}.", 404)
         if _wants_json(request):
             return JSONResponse({"number": stored.number, "status": stored.status}, headers=SECURITY_HEADERS)
-        return RedirectResponse(f"/panel?aviso=Pedido%20%23{number}%3A%20{STATUS_NAMES[status]}", status_code=303)
+        return _done(request, "/panel", f"Pedido #{number}: {STATUS_NAMES[status]}. Se le avisó al cliente.")
 
     async def ticket(request: Request, visit: Visit) -> Response:
         stored = await desk_of(request).orders.get(int(request.path_params["number"]))
@@ -204,8 +210,136 @@ def panel_routes(flows: Flows, config: PanelConfig, desk_of: DeskOf, hub_of: Hub
         hub = hub_of(request)
         return f"{board_context(flows, orders)['version']}-{await hub.conversations.version()}"
 
+    # ------------------------------------------------------------ menu and hours
+
+    async def menu(request: Request, visit: Visit) -> Response:
+        overrides = await StoredOverrides(hub_of(request).store).load()
+        now = clock()
+        forced = overrides.forced(now)
+        categories = [
+            {"name": c.name, "emoji": c.emoji,
+             "items": [{"id": i.id, "name": i.name, "price": i.price, "available": overrides.available(i)} for i in c.items]}
+            for c in flows.menu.categories
+        ]
+        until = datetime.fromtimestamp(overrides.until, zone).strftime("%d/%m %H:%M") if forced is not None else ""
+        return page(request, visit, "menu.html", "menu", categories=categories, forced=forced, forced_until=until,
+                    taking_orders=overrides.taking_orders(flows.hours, now))
+
+    async def mark_item(request: Request, visit: Visit) -> Response:
+        item_id = str(request.path_params["item"])
+        if item_id not in flows.menu.items:
+            return _bad(request, f"No hay «{item_id}» en el menú.", 404)
+        available = str((await _form(request)).get("available", "")) == "1"
+        said = await desk_of(request).mark_item(available, item_id)
+        return _done(request, "/panel/menu", said)
+
+    async def force_hours(request: Request, visit: Visit) -> Response:
+        choice = str((await _form(request)).get("open", ""))
+        if choice not in ("0", "1"):
+            return _bad(request, "Elige abrir o cerrar.")
+        said = await desk_of(request).force_hours(choice == "1")
+        return _done(request, "/panel/menu", said)
+
+    # ------------------------------------------------------------ conversations
+
+    async def conversations_data(request: Request) -> dict[str, Any]:
+        talks = await hub_of(request).conversations.current()
+        return {"conversations": [
+            {"id": _digits(t.customer), "customer": t.customer,
+             "until": datetime.fromtimestamp(t.until, zone).strftime("%H:%M"),
+             "messages": [{"who": m.who, "text": m.text, "time": datetime.fromtimestamp(m.at, zone).strftime("%H:%M")}
+                          for m in t.messages]}
+            for t in talks
+        ]}
+
+    async def conversations(request: Request, visit: Visit) -> Response:
+        return page(request, visit, "conversations.html", "conversations", **(await conversations_data(request)))
+
+    async def conversations_fragment(request: Request, visit: Visit) -> Response:
+        html = pages.render("conversations_fragment.html", csrf=visit.csrf, **(await conversations_data(request)))
+        return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+    async def customer_of(request: Request) -> str | None:
+        raw = str((await _form(request)).get("customer", ""))
+        return parse_phone(raw, flows.restaurant.country) if raw else None
+
+    async def answer(request: Request, visit: Visit) -> Response:
+        customer = await customer_of(request)
+        text = str((await _form(request)).get("text", "")).strip()
+        hub = hub_of(request)
+        if customer is None or customer not in await hub.conversations.held():
+            return _bad(request, "Ese cliente no está con una persona ahora: tómalo primero.", 409)
+        if not text:
+            return _bad(request, "Escribe la respuesta.")
+        await hub.conversations.reply(customer, text[:1500])
+        log.info("💬 El equipo le contestó a %s desde el panel", mask(customer))
+        return _done(request, "/panel/conversaciones", "Enviado.")
+
+    async def take_or_release(request: Request, take: bool) -> Response:
+        customer = await customer_of(request)
+        if customer is None:
+            return _bad(request, "Ese número no parece válido: escríbelo con lada, ej. +52 55 1234 5678.")
+        said = await desk_of(request).hand_over(take, customer)
+        return _done(request, "/panel/conversaciones", said)
+
+    async def take(request: Request, visit: Visit) -> Response:
+        return await take_or_release(request, True)
+
+    async def release(request: Request, visit: Visit) -> Response:
+        return await take_or_release(request, False)
+
+    # ------------------------------------------------------------ today, the flow, the preview
+
+    async def today(request: Request, visit: Visit) -> Response:
+        now = clock()
+        orders = await todays_orders(desk_of(request).orders, now, zone)
+        numbers = day_numbers(orders, zone)
+        tally = hub_of(request).tally
+        await tally.flush()  # what this instance noted, so the page is up to date for it
+        return page(request, visit, "today.html", "today", numbers=numbers, chart=hours_chart(numbers.per_hour),
+                    funnel=await tally.funnel(tally.day(now.timestamp())), today=now.astimezone(zone).strftime("%d/%m/%Y"),
+                    session_minutes=flows.restaurant.session_minutes)
+
+    flow_svg = Markup(render_svg(flows))
+    flow_texts = {"mermaid": render_graph(flows, "mermaid"), "dot": render_graph(flows, "dot")}
+
+    async def flow(request: Request, visit: Visit) -> Response:
+        return page(request, visit, "flow.html", "flow", svg=flow_svg, mermaid=flow_texts["mermaid"], dot=flow_texts["dot"])
+
+    def preview_page(request: Request, visit: Visit, state: PreviewState, when: datetime) -> Response:
+        step = state.session.step if state.session is not None else None
+        return page(request, visit, "preview.html", "preview", bubbles=state.bubbles, state=state.to_json(),
+                    day=when.strftime("%Y-%m-%d"), time=when.strftime("%H:%M"), step=step)
+
+    async def preview(request: Request, visit: Visit) -> Response:
+        return preview_page(request, visit, EMPTY, clock().astimezone(zone))
+
+    async def preview_say(request: Request, visit: Visit) -> Response:
+        form = await _form(request)
+        when = _moment(str(form.get("fecha", "")), str(form.get("hora", "")), zone) or clock().astimezone(zone)
+        if form.get("reiniciar"):
+            return preview_page(request, visit, EMPTY, when)
+        state = PreviewState.from_json(str(form.get("estado", "")))
+        text = str(form.get("texto", "")).strip()
+        if text:
+            overrides = await StoredOverrides(hub_of(request).store).load()
+            state = preview_turn(flows, state, text, when, overrides)
+        return preview_page(request, visit, state, when)
+
     return [
         Route("/panel", signed_in(board), methods=["GET"]),
+        Route("/panel/menu", signed_in(menu), methods=["GET"]),
+        Route("/panel/menu/{item}", signed_in(mark_item), methods=["POST"]),
+        Route("/panel/horario", signed_in(force_hours), methods=["POST"]),
+        Route("/panel/conversaciones", signed_in(conversations), methods=["GET"]),
+        Route("/panel/conversaciones/lista", signed_in(conversations_fragment), methods=["GET"]),
+        Route("/panel/conversaciones/responder", signed_in(answer), methods=["POST"]),
+        Route("/panel/conversaciones/tomar", signed_in(take), methods=["POST"]),
+        Route("/panel/conversaciones/soltar", signed_in(release), methods=["POST"]),
+        Route("/panel/hoy", signed_in(today), methods=["GET"]),
+        Route("/panel/flujo", signed_in(flow), methods=["GET"]),
+        Route("/panel/probar", signed_in(preview), methods=["GET"]),
+        Route("/panel/probar", signed_in(preview_say), methods=["POST"]),
         Route("/panel/entrar", sign_in_form, methods=["GET"]),
         Route("/panel/entrar", sign_in, methods=["POST"]),
         Route("/panel/salir", signed_in(sign_out), methods=["POST"]),
@@ -231,6 +365,24 @@ async def _form(request: Request) -> FormData:
         return await request.form(max_files=0, max_fields=50)
     except Exception:  # noqa: BLE001  a malformed body is an empty form: the change is refused
         return FormData()
+
+
+def _done(request: Request, back: str, notice: str) -> Response:
+    """A change went through: JSON for the page's script, else back to the page with a notice."""
+    if _wants_json(request):
+        return JSONResponse({"notice": notice}, headers=SECURITY_HEADERS)
+    return RedirectResponse(f"{back}?{urlencode({'aviso': notice})}", status_code=303)
+
+
+def _moment(day: str, time: str, zone: ZoneInfo) -> datetime | None:
+    try:
+        return datetime.strptime(f"{day} {time}", "%Y-%m-%d %H:%M").replace(tzinfo=zone)
+    except ValueError:
+        return None
+
+
+def _digits(customer: str) -> str:
+    return "".join(ch for ch in customer if ch.isdigit())
 
 
 def _wants_json(request: Request) -> bool:

@@ -2,7 +2,7 @@
 
 ``#pedidos``, ``#pedido 1042``, ``#preparando|#listo|#entregado|#cancelar 1042``, ``#cerrar``,
 ``#abrir``, ``#agotado flan``, ``#disponible flan``, ``#tomar +52...``, ``#soltar +52...``,
-``#ayuda``. Every reply is a message of the flows (``admin_*``), like everything the bot says.
+``#responder 5678 texto``, ``#ayuda``. Every reply is a message of the flows (``admin_*``), like everything the bot says.
 """
 
 from __future__ import annotations
@@ -55,6 +55,18 @@ class CustomerTakeover(Protocol):
     async def release(self, customer: str) -> None: ...
 
 
+class StaffReplies(Protocol):
+    """The conversations a person holds (``engine.panel.conversations.Conversations``)."""
+
+    async def held(self) -> list[str]:
+        """Customers a person handles now."""
+        ...
+
+    async def reply(self, customer: str, text: str) -> None:
+        """Send ``text`` to ``customer`` through the bot's number, and keep it with the conversation."""
+        ...
+
+
 NotifyCustomer = Callable[[str, str, str], Awaitable[Any]]
 """(event id, customer number, text): queue a WhatsApp message for a customer."""
 
@@ -96,6 +108,7 @@ class AdminDesk:
         notify_customer: NotifyCustomer,
         clock: Callable[[], datetime],
         log: logging.Logger,
+        replies: StaffReplies | None = None,
     ) -> None:
         self.flows = flows
         self.orders = orders
@@ -104,6 +117,7 @@ class AdminDesk:
         self.notify_customer = notify_customer
         self.clock = clock
         self.log = log
+        self.replies = replies
 
     def say(self, key: str, **extras: Any) -> str:
         context = {"restaurant": self.flows.compiled.restaurant_view, **extras}
@@ -189,8 +203,28 @@ class AdminDesk:
             await self.takeover.release(number)
         return self.say("admin_takeover", customer=number, taken=take, minutes=self.flows.restaurant.handover_minutes)
 
+    async def reply_to_customer(self, argument: str) -> str:
+        """``#responder 5678 texto``: the text goes to the held customer whose number ends in 5678."""
+        who, _, text = argument.partition(" ")
+        held = await self.replies.held() if self.replies is not None else []
+        customer = reply_target(who, held)
+        if customer is None or not text.strip() or self.replies is None:
+            return self.say("admin_reply", customer=who or "?", sent=False)
+        await self.replies.reply(customer, text.strip())
+        self.log.info("💬 El encargado le contestó a un cliente por WhatsApp")
+        return self.say("admin_reply", customer=customer, sent=True)
+
     async def help(self, _: str) -> str:
         return self.say("admin_help")
+
+
+def reply_target(who: str, held: list[str]) -> str | None:
+    """The one held customer whose number ends in the digits of ``who`` (at least 4), else None."""
+    digits = "".join(ch for ch in who if ch.isdigit())
+    if len(digits) < 4:
+        return None
+    matches = [customer for customer in held if "".join(ch for ch in customer if ch.isdigit()).endswith(digits)]
+    return matches[0] if len(matches) == 1 else None
 
 
 def order_number(text: str) -> int | None:
@@ -208,6 +242,7 @@ COMMANDS: dict[str, Callable[[AdminDesk, str], Awaitable[str]]] = {
     "disponible": lambda desk, arg: desk.mark_item(True, arg),
     "tomar": lambda desk, arg: desk.hand_over(True, arg),
     "soltar": lambda desk, arg: desk.hand_over(False, arg),
+    "responder": AdminDesk.reply_to_customer,
     "ayuda": AdminDesk.help,
 }
 """Every admin command by name (without ``#``)."""
