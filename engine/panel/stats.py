@@ -13,6 +13,9 @@ from markupsafe import Markup
 from engine.model.order import StoredOrder
 
 
+SPAN = 6
+
+
 @dataclass(frozen=True)
 class DayNumbers:
     orders: int
@@ -23,7 +26,7 @@ class DayNumbers:
     pickup: int
     delivery: int
     per_hour: tuple[tuple[int, int], ...]
-    """(hour, orders), every hour from the first to the last with an order."""
+    """(hour, orders), every hour from the first to the last with an order (``SPAN`` hours at least)."""
 
 
 def day_numbers(orders: list[StoredOrder], zone: ZoneInfo) -> DayNumbers:
@@ -32,7 +35,10 @@ def day_numbers(orders: list[StoredOrder], zone: ZoneInfo) -> DayNumbers:
     hours = Counter(o.placed_at.astimezone(zone).hour for o in kept)
     per_hour: tuple[tuple[int, int], ...] = ()
     if hours:
-        per_hour = tuple((hour, hours.get(hour, 0)) for hour in range(min(hours), max(hours) + 1))
+        first, last = min(hours), max(hours)
+        last = min(max(last, first + SPAN - 1), 23)  # a few hours at least, so one bar is not the whole chart
+        first = max(min(first, last - SPAN + 1), 0)
+        per_hour = tuple((hour, hours.get(hour, 0)) for hour in range(first, last + 1))
     return DayNumbers(
         orders=len(kept),
         cancelled=len(orders) - len(kept),
@@ -52,7 +58,7 @@ def hours_chart(per_hour: tuple[tuple[int, int], ...], width: int = 640, height:
     top = max(count for _, count in per_hour)
     left, bottom, head = 30, 30, 24
     slot = (width - left - 10) / len(per_hour)
-    bar = max(slot * 0.7, 4)
+    bar = min(max(slot * 0.7, 4), 56)
     scale = (height - bottom - head) / top
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="Pedidos por hora" class="hours-chart">',
@@ -62,7 +68,7 @@ def hours_chart(per_hour: tuple[tuple[int, int], ...], width: int = 640, height:
         h = count * scale
         y = height - bottom - h
         parts.append(f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" rx="3" fill="#c2410c">'
-                     f'<title>{hour}:00 · {count} pedidos</title></rect>')
+                     f'<title>{hour}:00 · {count} pedido{"" if count == 1 else "s"}</title></rect>')
         if count:
             parts.append(f'<text x="{x + bar / 2:.1f}" y="{y - 5:.1f}" text-anchor="middle" font-size="13" fill="#1f2328">{count}</text>')
         parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - 10}" text-anchor="middle" font-size="12" fill="#6b6459">{hour}h</text>')

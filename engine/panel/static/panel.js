@@ -164,6 +164,7 @@
   function live() {
     if (!document.querySelector("[data-live]")) return;
     const light = document.getElementById("live");
+    if (light) light.hidden = false;
     const show = (state, text) => {
       if (!light) return;
       light.dataset.state = state;
