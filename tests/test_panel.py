@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.testclient import TestClient
 
+from engine.channels.twilio.errors import SendVerdict
+from engine.channels.twilio.sender import SendResult
 from engine.http.app import create_app
 from engine.http.settings import load_settings
 from engine.panel.security import COOKIE, CSP
@@ -70,10 +72,27 @@ class Panel:
         return self.client.post("/panel/entrar", data={"password": password, "csrf": token}, follow_redirects=False)
 
 
-def build(tmp_path: Path, flows: Flows, **env: str) -> Iterator[Panel]:
+class RecordingSender:
+    """A ``Sender`` that keeps what the outbox sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, to: str, body: str) -> SendResult:
+        self.sent.append((to, body))
+        return SendResult(SendVerdict.SENT, sid=f"SM{len(self.sent):032d}")
+
+    async def send_template(self, to: str, content_sid: str, variables: Mapping[str, str]) -> SendResult:
+        return await self.send(to, variables.get("1", ""))
+
+    async def aclose(self) -> None:
+        pass
+
+
+def build(tmp_path: Path, flows: Flows, sender: RecordingSender | None = None, **env: str) -> Iterator[Panel]:
     settings = load_settings({"APP_ENV": "test", "ORDERS_DB_PATH": str(tmp_path / "orders.sqlite3"), **env})
     clock = ManualClock(FRIDAY_LUNCH)
-    app = create_app(settings, flows, clock=clock, log=logging.getLogger("test-panel"))
+    app = create_app(settings, flows, clock=clock, log=logging.getLogger("test-panel"), sender=sender)
     with TestClient(app, base_url="http://panel.test") as client:
         yield Panel(client, clock)
 

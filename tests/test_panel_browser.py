@@ -43,7 +43,11 @@ ANA = "whatsapp:+5215512345678"
 LUIS = "whatsapp:+5215511112222"
 ADMIN = "whatsapp:+5215587654321"
 EVIL = "<script>alert(1)</script>Ana"
+CARMEN = "whatsapp:+5215599990000"
 ORDER = ["hola", "3 pastor", "harina", "sin cebolla", "listo", "1", EVIL, "este", "efectivo", "sí"]
+TO_DELIVER = ["hola", "2 gringa", "4 bistec harina con todo", "listo", "2"]
+"""To deliver ("2"): then the name, the address, and ``CONFIRMED``."""
+CONFIRMED = ["este", "tarjeta", "sí"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 TABLET = {"viewport": {"width": 1280, "height": 800}}
 
@@ -178,6 +182,21 @@ def test_an_order_shows_up_live_and_listo_tells_the_customer(tablet: Visitor, se
     page.locator(f"#pedido-{number}").get_by_role("button", name="→ Listo").click()
     expect(page.locator(f'.column[data-status="listo"] #pedido-{number}')).to_be_visible()
     wait_for(lambda: sent_to(twilio, ANA, f"*#{number}* está listo"), what="the customer's 'listo' message")
+
+    # Two orders to deliver, one to an address and one to a location pin (with its map link).
+    to_address = order(client, server.base, [*TO_DELIVER, "Luis", "Av. Álvaro Obregón 120, Roma Norte", *CONFIRMED], LUIS)
+    for text in [*TO_DELIVER, "Carmen"]:
+        replies(post(client, server.base, form(text, sender=CARMEN)))
+    replies(post(client, server.base, form("", sender=CARMEN, Latitude="19.4194", Longitude="-99.1617",
+                                            Address="Parque México")))
+    to_pin = order(client, server.base, CONFIRMED, CARMEN)
+    expect(page.locator(f"#pedido-{to_address}")).to_contain_text("Av. Álvaro Obregón 120, Roma Norte")
+    pin = page.locator(f"#pedido-{to_pin}")
+    expect(pin).to_contain_text("Parque México")
+    expect(pin.get_by_role("link", name="📍 mapa")).to_have_attribute(
+        "href", "https://www.google.com/maps/search/?api=1&query=19.419400%2C-99.161700")
+    pin.get_by_role("button", name="→ Preparando").click()
+    expect(page.locator(f'.column[data-status="preparando"] #pedido-{to_pin}')).to_be_visible()
     tablet.shot("tablero")
     shutil.copyfile(SHOTS / "tablero-tableta.png", ROOT / "docs" / "panel.png")
 
