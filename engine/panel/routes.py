@@ -199,8 +199,8 @@ def panel_routes(flows: Flows, config: PanelConfig, desk_of: DeskOf, hub_of: Hub
     async def events(request: Request, visit: Visit) -> Response:
         async def stream() -> AsyncIterator[ServerSentEvent]:
             async for version in live.versions(lambda: live_version(request), config.poll_seconds, log):
-                if await request.is_disconnected():
-                    return
+                if await request.is_disconnected() or visit.expires <= clock().timestamp():
+                    return  # an expired sign-in gets no more news: the page's reconnect asks again
                 yield ServerSentEvent(data=version, event="cambio", id=version)
 
         return EventSourceResponse(stream(), ping=15, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
