@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping
+from typing import Any
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ from engine.channels.twilio.errors import SendVerdict
 from engine.channels.twilio.sender import SendResult
 from engine.http.app import create_app
 from engine.http.settings import load_settings
+from engine.orders.store import OrderStoreUnavailable
 from engine.panel.security import COOKIE, CSP
 from engine.runtime.flows import Flows
 from engine.testing.clock import ManualClock
@@ -89,10 +91,11 @@ class RecordingSender:
         pass
 
 
-def build(tmp_path: Path, flows: Flows, sender: RecordingSender | None = None, **env: str) -> Iterator[Panel]:
+def build(tmp_path: Path, flows: Flows, sender: RecordingSender | None = None, orders: Any = None,
+          **env: str) -> Iterator[Panel]:
     settings = load_settings({"APP_ENV": "test", "ORDERS_DB_PATH": str(tmp_path / "orders.sqlite3"), **env})
     clock = ManualClock(FRIDAY_LUNCH)
-    app = create_app(settings, flows, clock=clock, log=logging.getLogger("test-panel"), sender=sender)
+    app = create_app(settings, flows, clock=clock, log=logging.getLogger("test-panel"), sender=sender, orders=orders)
     with TestClient(app, base_url="http://panel.test") as client:
         yield Panel(client, clock)
 
@@ -269,3 +272,60 @@ def test_a_location_pin_gets_a_map_link(panel: Panel) -> None:
     card = panel.client.get("/panel/tablero").text
     assert f"pedido-{number}" in card
     assert "https://www.google.com/maps/search/?api=1&amp;query=19.419400%2C-99.161700" in card
+
+
+class DownOrders:
+    """An order store that cannot be reached."""
+
+    async def save(self, order: object) -> object:
+        raise OrderStoreUnavailable("down")
+
+    async def get(self, number: int) -> object:
+        raise OrderStoreUnavailable("down")
+
+    async def open_orders(self, day: object, tz: object) -> list[object]:
+        raise OrderStoreUnavailable("down")
+
+    async def set_status(self, number: int, status: str) -> object:
+        raise OrderStoreUnavailable("down")
+
+    async def list(self, limit: int = 50, status: str | None = None) -> list[object]:
+        raise OrderStoreUnavailable("down")
+
+    async def close(self) -> None:
+        pass
+
+
+def test_an_order_store_that_does_not_answer_gets_a_clear_503(tmp_path: Path, flows: Flows) -> None:
+    for panel in build(tmp_path, flows, orders=DownOrders(), PANEL_PASSWORD=PASSWORD):
+        panel.sign_in()
+        board = panel.client.get("/panel")
+        assert board.status_code == 503 and "La base de pedidos no responde" in board.text
+        token = re.search(r'name="csrf" content="([^"]+)"', board.text).group(1)  # type: ignore[union-attr]
+        moved = panel.client.post("/panel/pedidos/1001/estado", data={"status": "listo", "csrf": token},
+                                  headers={"Accept": "application/json"})
+        assert moved.status_code == 503 and "Nada se perdió" in moved.json()["error"]
+
+
+def test_a_number_too_large_for_any_order_is_not_found(panel: Panel) -> None:
+    panel.sign_in()
+    token = panel.csrf()
+    huge = 10**30
+    assert panel.client.get(f"/panel/pedidos/{huge}/ticket").status_code == 404
+    assert panel.client.post(f"/panel/pedidos/{huge}/estado", data={"status": "listo", "csrf": token}).status_code == 404
+
+
+def test_the_live_feed_is_for_signed_in_browsers_only(panel: Panel) -> None:
+    refused = panel.client.get("/panel/eventos", headers={"Accept": "text/event-stream"})
+    assert refused.status_code == 401
+
+
+def test_a_change_from_an_opaque_origin_is_refused(panel: Panel) -> None:
+    number = panel.order(PICKUP)
+    panel.sign_in()
+    response = panel.client.post(f"/panel/pedidos/{number}/estado", data={"status": "listo", "csrf": panel.csrf()},
+                                 headers={"Origin": "null"})
+    assert response.status_code == 403
+    same = panel.client.post(f"/panel/pedidos/{number}/estado", data={"status": "listo", "csrf": panel.csrf()},
+                             headers={"Origin": "http://panel.test", "Accept": "application/json"})
+    assert same.status_code == 200

@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -111,9 +112,18 @@ class Visitor:
         self.page: Page = context.new_page()
         self.dialogs: list[str] = []
         self.errors: list[str] = []
-        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.confirm = False
+        """How the next dialog is answered: accepted (True) or dismissed."""
+        self.page.on("dialog", self._dialog)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.set_default_timeout(15000)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        if self.confirm:
+            dialog.accept()
+        else:
+            dialog.dismiss()
 
     def sign_in(self) -> None:
         self.page.goto(self.base + "/panel")
@@ -175,6 +185,7 @@ def test_an_order_shows_up_live_and_listo_tells_the_customer(tablet: Visitor, se
     expect(card).to_contain_text("sin cebolla")
     expect(card).to_contain_text("$75")
     expect(page.locator("#toast")).to_contain_text(f"Pedido nuevo #{number}")
+    expect(page.locator("#sound")).to_have_attribute("aria-pressed", "true")  # this browser may play sounds
     wait_for(lambda: page.evaluate("document.getElementById('chime').played.length") > 0, what="the chime")
 
     card.get_by_role("button", name="→ Preparando").click()
@@ -216,6 +227,23 @@ def test_a_card_dragged_to_another_column_changes_status(tablet: Visitor, server
     page.drag_and_drop(f"#pedido-{number}", '.column[data-status="listo"]')
     expect(page.locator(f'.column[data-status="listo"] #pedido-{number}')).to_be_visible()
     wait_for(lambda: sent_to(twilio, ANA, f"*#{number}* está listo"), what="the customer's 'listo' message")
+
+
+def test_cancelling_asks_first_and_then_tells_the_customer(tablet: Visitor, server: Server,
+                                                          client: httpx.Client, twilio: TwilioFake) -> None:
+    number = order(client, server.base)
+    tablet.sign_in()
+    page = tablet.page
+    cancel = page.locator(f"#pedido-{number}").get_by_role("button", name="Cancelar")
+    cancel.click()  # "no" to the question: nothing happens
+    assert tablet.dialogs == [f"¿Cancelar el pedido #{number}? Se le avisa al cliente."]
+    expect(page.locator(f'.column[data-status="nuevo"] #pedido-{number}')).to_be_visible()
+    tablet.confirm = True
+    cancel.click()
+    expect(page.locator(f".cancelled #pedido-{number}")).to_be_attached()
+    expect(page.locator(".cancelled summary")).to_have_text("Cancelados (1)")
+    wait_for(lambda: sent_to(twilio, ANA, "fue cancelado"), what="the customer's 'cancelado' message")
+    assert sum("fue cancelado" in r.form.get("Body", "") for r in twilio.sent()) == 1  # told once
 
 
 def test_the_board_reconnects_and_catches_up_after_losing_the_server(tablet: Visitor, server: Server,

@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from engine.model.order import STATUSES, StoredOrder
-from engine.orders.store import OrderStore
+from engine.orders.store import OrderStore, OrderStoreError
 from engine.panel import live
 from engine.panel.board import STATUS_NAMES, board_context, card, todays_orders
 from engine.panel.graph import render_graph, render_svg
@@ -51,6 +51,8 @@ from engine.service.admin import StoredOverrides
 from engine.service.clock import Clock
 
 MAX_FORM_BYTES = 16 * 1024
+MAX_ORDER_NUMBER = 999_999_999
+"""Larger numbers are no order (and more than a database integer holds)."""
 
 
 class PanelDesk(Protocol):
@@ -104,12 +106,22 @@ def panel_routes(flows: Flows, config: PanelConfig, desk_of: DeskOf, hub_of: Hub
                 return JSONResponse({"error": "Inicia sesión otra vez."}, status_code=401, headers=SECURITY_HEADERS)
             if request.method == "POST" and not csrf_ok(request, visit, await _form(request)):
                 return refused(request, visit)
-            response = await handler(request, visit)
+            try:
+                response = await handler(request, visit)
+            except OrderStoreError:
+                log.warning("⚠️ El panel no pudo leer o cambiar los pedidos: la base de pedidos no responde")
+                response = unavailable(request, visit)
             if fresh is not None:
                 cookies.attach(response, fresh)
             return response
 
         return endpoint
+
+    def unavailable(request: Request, visit: Visit) -> Response:
+        text = "La base de pedidos no responde ahora. Nada se perdió: intenta otra vez en un momento."
+        if _wants_json(request):
+            return JSONResponse({"error": text}, status_code=503, headers=SECURITY_HEADERS)
+        return page(request, visit, "message.html", "unavailable", 503, title="Sin pedidos por ahora", text=text)
 
     def refused(request: Request, visit: Visit) -> Response:
         text = "La página caducó o la petición no vino del panel: vuelve a cargar la página."
@@ -179,6 +191,8 @@ def panel_routes(flows: Flows, config: PanelConfig, desk_of: DeskOf, hub_of: Hub
         form = await _form(request)
         status = str(form.get("status", ""))
         number = int(request.path_params["number"])
+        if number > MAX_ORDER_NUMBER:
+            return _bad(request, f"No existe el pedido #{number}.", 404)
         if status not in STATUSES:
             return _bad(request, f"Estado desconocido: usa uno de {', '.join(STATUSES)}.")
         stored = await desk_of(request).set_status(number, status)
@@ -189,7 +203,8 @@ def panel_routes(flows: Flows, config: PanelConfig, desk_of: DeskOf, hub_of: Hub
         return _done(request, "/panel", f"Pedido #{number}: {STATUS_NAMES[status]}. Se le avisó al cliente.")
 
     async def ticket(request: Request, visit: Visit) -> Response:
-        stored = await desk_of(request).orders.get(int(request.path_params["number"]))
+        number = int(request.path_params["number"])
+        stored = await desk_of(request).orders.get(number) if number <= MAX_ORDER_NUMBER else None
         if stored is None:
             return page(request, visit, "message.html", "missing", 404, title="No existe ese pedido",
                         text="Revisa el número del pedido.")

@@ -87,30 +87,40 @@
 
   function soundWanted() { return window.localStorage.getItem("panel-sound") !== "off"; }
 
+  function showSound(on) {
+    const button = document.getElementById("sound");
+    if (!button) return;
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.textContent = on ? "🔔 Sonido activado" : "🔕 Activar sonido";
+  }
+
   function chime() {
     const audio = document.getElementById("chime");
     if (!audio || !soundWanted()) return;
     audio.currentTime = 0;
-    audio.play().catch(() => {
-      const button = document.getElementById("sound");
-      if (button) { button.setAttribute("aria-pressed", "false"); button.textContent = "🔔 Activar sonido"; }
-    });
+    audio.play().then(() => showSound(true), () => showSound(false)); // blocked until a tap
   }
 
   function soundButton() {
     const button = document.getElementById("sound");
     if (!button) return;
-    const show = (on) => {
-      button.setAttribute("aria-pressed", on ? "true" : "false");
-      button.textContent = on ? "🔔 Sonido activado" : "🔕 Sonido apagado";
-    };
-    show(soundWanted());
+    // Browsers play sounds only after a tap on the page, unless they say they allow it.
+    const policy = navigator.getAutoplayPolicy ? navigator.getAutoplayPolicy("mediaelement") : "disallowed";
+    showSound(soundWanted() && policy === "allowed");
     button.addEventListener("click", () => {
-      const on = !soundWanted() || button.getAttribute("aria-pressed") === "false";
+      const on = button.getAttribute("aria-pressed") !== "true";
       window.localStorage.setItem("panel-sound", on ? "on" : "off");
-      show(on);
-      if (on) chime(); // a tap lets the browser play sounds from now on
+      showSound(on);
+      if (on) chime(); // this tap lets the browser play sounds from now on
     });
+  }
+
+  // Keep a kitchen tablet's screen on while the board is open (where the browser allows it).
+  function keepAwake() {
+    if (!navigator.wakeLock || !document.getElementById("board")) return;
+    const ask = () => navigator.wakeLock.request("screen").catch(() => {});
+    ask();
+    document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") ask(); });
   }
 
   // ------------------------------------------------------------------ toast
@@ -199,8 +209,11 @@
     const board = document.getElementById("board");
     if (board) noticeNewOrders(board);
     soundButton();
+    keepAwake();
     dragAndDrop();
     live();
+    const chat = document.getElementById("chat");
+    if (chat) chat.scrollTop = chat.scrollHeight; // the preview shows its latest messages
   });
   // Forms that arrive with a refreshed region are handled by the same delegated listener.
   document.addEventListener("panel:refreshed", (event) => {
