@@ -329,3 +329,14 @@ def test_a_change_from_an_opaque_origin_is_refused(panel: Panel) -> None:
     same = panel.client.post(f"/panel/pedidos/{number}/estado", data={"status": "listo", "csrf": panel.csrf()},
                              headers={"Origin": "http://panel.test", "Accept": "application/json"})
     assert same.status_code == 200
+
+
+def test_a_board_in_use_stays_signed_in_and_an_idle_one_signs_out(panel: Panel) -> None:
+    panel.sign_in()
+    panel.clock.advance(hours=8)  # past half the sign-in's life: the next page extends it
+    renewed = panel.client.get("/panel/tablero")
+    assert renewed.status_code == 200 and COOKIE in renewed.headers.get("set-cookie", "")
+    panel.clock.advance(hours=13)
+    assert panel.client.get("/panel/tablero", follow_redirects=False).status_code == 200
+    panel.clock.advance(hours=15)  # nobody used it for longer than a sign-in lasts
+    assert panel.client.get("/panel/tablero", follow_redirects=False).status_code == 303

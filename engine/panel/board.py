@@ -11,7 +11,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from engine.model.order import STATUSES, StoredOrder
@@ -105,10 +104,6 @@ def fingerprint(orders: list[StoredOrder]) -> str:
     """Changes whenever an order appears or changes."""
     text = "|".join(f"{o.number}:{o.status}:{o.updated_at.timestamp():.6f}" for o in orders)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def map_link(query: str) -> str:
-    return "https://www.google.com/maps/search/?api=1&query=" + quote(query)
 
 
 def board_context(flows: Flows, orders: list[StoredOrder]) -> dict[str, Any]:

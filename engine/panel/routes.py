@@ -100,6 +100,8 @@ def panel_routes(flows: Flows, config: PanelConfig, desk_of: DeskOf, hub_of: Hub
             fresh = None
             if config.open and (visit is None or not visit.signed_in):
                 visit = fresh = cookies.visit(signed_in=True)
+            if visit is not None and fresh is None:
+                fresh = cookies.renewed(visit)  # a kitchen tablet stays signed in while it is used
             if visit is None or not visit.signed_in:
                 if request.method == "GET" and "text/event-stream" not in request.headers.get("accept", ""):
                     return RedirectResponse("/panel/entrar", status_code=303)

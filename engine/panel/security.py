@@ -115,6 +115,12 @@ class Cookies:
             return None
         return visit if visit.expires > self._now() and len(visit.csrf) >= 16 else None
 
+    def renewed(self, visit: Visit) -> Visit | None:
+        """A signed-in visit past half its life, extended (same CSRF token: open pages keep working)."""
+        if visit.signed_in and visit.expires - self._now() < SESSION_SECONDS / 2:
+            return Visit(True, visit.csrf, self._now() + SESSION_SECONDS)
+        return None
+
     def visit(self, signed_in: bool) -> Visit:
         seconds = SESSION_SECONDS if signed_in else ANONYMOUS_SECONDS
         return Visit(signed_in, secrets.token_urlsafe(24), self._now() + seconds)
