@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 from servicekit import (  # noqa: F401  (prefix is a fixture)
     PUBLIC_URL,
     ROOT,
@@ -140,7 +140,7 @@ class Visitor:
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
-    def card(self, number: int) -> object:
+    def card(self, number: int) -> Locator:
         return self.page.locator(f"#pedido-{number}")
 
 
@@ -265,7 +265,7 @@ def test_two_instances_on_one_redis_an_order_through_a_shows_on_b(browser: Brows
     on_b = Visitor(context, b.base, "tableta")
     on_b.sign_in()
     number = order(client, a.base)
-    expect(on_b.card(number)).to_be_visible()  # type: ignore[attr-defined]
+    expect(on_b.card(number)).to_be_visible()
     context.close()
 
 

@@ -144,7 +144,7 @@ def test_today_counts_orders_sales_and_where_conversations_stopped(panel: Panel)
     panel.say("2 bistec harina sin cebolla", LUIS)
     page = panel.client.get("/panel/hoy").text
     assert '<b id="n-orders">1</b>' in page and '<b id="n-sales">$75</b>' in page
-    assert "De 3 clientes que escribieron hoy, 2 pidieron" in page
+    assert "De 3 clientes que escribieron hoy, 2 pidieron." in page
     assert re.search(r"<td>pedir</td><td class=\"n\">1</td><td class=\"n\">0</td>", page)
     assert "14:00 · 1 pedido<" in page
 

@@ -4,18 +4,18 @@ taken-over conversations and the day's step tally, and the wrappers that feed th
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from engine.panel.conversations import Conversations, RecordedTakeover, Send, Takeover
 from engine.panel.funnel import StepTally
 from engine.panel.observe import ObservedEffects
+from engine.runtime.flows import Flows
 from engine.service.clock import Clock
 from engine.service.effects import EffectRunner
 from engine.storage.store import Store
 
 
 class PanelHub:
-    def __init__(self, store: Store, send: Send, clock: Clock, flows: Any, log: logging.Logger) -> None:
+    def __init__(self, store: Store, send: Send, clock: Clock, flows: Flows, log: logging.Logger) -> None:
         now = lambda: clock().timestamp()  # noqa: E731
         self.store = store
         self.conversations = Conversations(store, send, now)
