@@ -144,13 +144,23 @@ class Visitor:
         return self.page.locator(f"#pedido-{number}")
 
 
-@pytest.fixture
-def tablet(browser: Browser, server: Server) -> Iterator[Visitor]:
-    context = browser.new_context(**TABLET, locale="es-MX")
-    visitor = Visitor(context, server.base, "tableta")
+def visiting(browser: Browser, server: Server, size: str) -> Iterator[Visitor]:
+    context = browser.new_context(**(TABLET if size == "tableta" else PHONE), locale="es-MX")
+    visitor = Visitor(context, server.base, size)
     yield visitor
     assert visitor.errors == [], visitor.errors
     context.close()
+
+
+@pytest.fixture
+def tablet(browser: Browser, server: Server) -> Iterator[Visitor]:
+    yield from visiting(browser, server, "tableta")
+
+
+@pytest.fixture(params=["tableta", "telefono"])
+def visitor(request: pytest.FixtureRequest, browser: Browser, server: Server) -> Iterator[Visitor]:
+    """The kitchen's tablet, then a phone."""
+    yield from visiting(browser, server, request.param)
 
 
 def order(client: httpx.Client, base: str, texts: list[str] = ORDER, sender: str = ANA) -> int:
@@ -169,10 +179,10 @@ def sent_to(twilio: TwilioFake, customer: str, words: str) -> bool:
 # ---------------------------------------------------------------- the board
 
 
-def test_an_order_shows_up_live_and_listo_tells_the_customer(tablet: Visitor, server: Server,
+def test_an_order_shows_up_live_and_listo_tells_the_customer(visitor: Visitor, server: Server,
                                                             client: httpx.Client, twilio: TwilioFake) -> None:
-    tablet.sign_in()
-    page = tablet.page
+    visitor.sign_in()
+    page = visitor.page
     page.evaluate("window.stillTheSamePage = true")
     number = order(client, server.base)
     card = page.locator(f"#pedido-{number}")
@@ -180,7 +190,7 @@ def test_an_order_shows_up_live_and_listo_tells_the_customer(tablet: Visitor, se
     assert page.evaluate("window.stillTheSamePage") is True  # appeared without a reload
     expect(card).to_have_attribute("data-status", "nuevo")
     expect(card).to_contain_text(EVIL)  # shown as text...
-    assert tablet.dialogs == []  # ...never run
+    assert visitor.dialogs == []  # ...never run
     expect(card).to_contain_text("3×")
     expect(card).to_contain_text("sin cebolla")
     expect(card).to_contain_text("$75")
@@ -208,15 +218,16 @@ def test_an_order_shows_up_live_and_listo_tells_the_customer(tablet: Visitor, se
         "href", "https://www.google.com/maps/search/?api=1&query=19.419400%2C-99.161700")
     pin.get_by_role("button", name="→ Preparando").click()
     expect(page.locator(f'.column[data-status="preparando"] #pedido-{to_pin}')).to_be_visible()
-    tablet.shot("tablero")
-    shutil.copyfile(SHOTS / "tablero-tableta.png", ROOT / "docs" / "panel.png")
+    visitor.shot("tablero")
+    if visitor.size == "tableta":
+        shutil.copyfile(SHOTS / "tablero-tableta.png", ROOT / "docs" / "panel.png")
 
     with page.expect_popup() as opened:
         page.locator(f"#pedido-{number}").get_by_role("link", name="🖨️ Ticket").click()
     ticket = opened.value
     expect(ticket.locator(".big")).to_have_text(f"Pedido #{number}")
     expect(ticket.locator("body")).to_contain_text(EVIL)
-    ticket.screenshot(path=str(SHOTS / "ticket-tableta.png"), full_page=True)
+    ticket.screenshot(path=str(SHOTS / f"ticket-{visitor.size}.png"), full_page=True)
 
 
 def test_a_card_dragged_to_another_column_changes_status(tablet: Visitor, server: Server,
@@ -272,15 +283,15 @@ def test_two_instances_on_one_redis_an_order_through_a_shows_on_b(browser: Brows
 # ---------------------------------------------------------------- menu and hours
 
 
-def test_sold_out_from_the_panel_makes_the_bot_say_agotado(tablet: Visitor, server: Server, client: httpx.Client) -> None:
-    tablet.sign_in()
-    page = tablet.page
-    page.click("text=Menú y horario")
+def test_sold_out_from_the_panel_makes_the_bot_say_agotado(visitor: Visitor, server: Server, client: httpx.Client) -> None:
+    visitor.sign_in()
+    page = visitor.page
+    page.get_by_role("link", name="Menú y horario", exact=True).click()
     item = page.locator("#item-pastor")
     item.get_by_role("button", name="🚫 Marcar agotado").click()
     expect(page.locator("#item-pastor")).to_have_class(re.compile("sold-out"))
     expect(page.locator(".notice")).to_contain_text("agotado")
-    tablet.shot("menu")
+    visitor.shot("menu")
     replies(post(client, server.base, form("hola", sender=LUIS)))
     answer = " ".join(replies(post(client, server.base, form("2 pastor", sender=LUIS))))
     assert "agotado" in answer.lower(), answer
@@ -294,11 +305,11 @@ def test_sold_out_from_the_panel_makes_the_bot_say_agotado(tablet: Visitor, serv
 # ---------------------------------------------------------------- conversations
 
 
-def test_a_taken_over_customer_is_answered_from_the_panel(tablet: Visitor, server: Server, client: httpx.Client,
+def test_a_taken_over_customer_is_answered_from_the_panel(visitor: Visitor, server: Server, client: httpx.Client,
                                                          twilio: TwilioFake) -> None:
-    tablet.sign_in()
-    page = tablet.page
-    page.click("text=Conversaciones")
+    visitor.sign_in()
+    page = visitor.page
+    page.get_by_role("link", name="Conversaciones", exact=True).click()
     expect(page.locator("#conversations")).to_contain_text("Nadie está esperando")
     replies(post(client, server.base, form("hola", sender=LUIS)))
     replies(post(client, server.base, form("hablar con una persona", sender=LUIS)))
@@ -311,7 +322,7 @@ def test_a_taken_over_customer_is_answered_from_the_panel(tablet: Visitor, serve
     talk.get_by_role("button", name="Enviar").click()
     wait_for(lambda: sent_to(twilio, LUIS, "Hoy no, pero mañana sí"), what="the team's answer on WhatsApp")
     expect(talk.locator(".messages li.equipo")).to_contain_text("Hoy no, pero mañana sí")
-    tablet.shot("conversaciones")
+    visitor.shot("conversaciones")
     talk.get_by_role("button", name="🤖 Devolver al bot").click()
     expect(page.locator("#conversations")).to_contain_text("Nadie está esperando")
     assert replies(post(client, server.base, form("menú", sender=LUIS)))  # the bot answers again
@@ -320,38 +331,38 @@ def test_a_taken_over_customer_is_answered_from_the_panel(tablet: Visitor, serve
 # ---------------------------------------------------------------- today, the flow, the preview
 
 
-def test_today_in_numbers_counts_the_orders(tablet: Visitor, server: Server, client: httpx.Client) -> None:
+def test_today_in_numbers_counts_the_orders(visitor: Visitor, server: Server, client: httpx.Client) -> None:
     order(client, server.base)
     replies(post(client, server.base, form("hola", sender=LUIS)))
     replies(post(client, server.base, form("2 bistec harina sin cebolla", sender=LUIS)))
-    tablet.sign_in()
-    page = tablet.page
-    page.click("text=Hoy")
+    visitor.sign_in()
+    page = visitor.page
+    page.get_by_role("link", name="Hoy", exact=True).click()
     expect(page.locator("#n-orders")).to_have_text("1")
     expect(page.locator("#n-sales")).to_have_text("$75")
     expect(page.locator(".hours-chart rect.bar")).to_have_count(6)  # 14h and the five after it
     expect(page.locator(".hours-chart rect.bar").first.locator("title")).to_have_text("14:00 · 1 pedido")
     expect(page.locator("#stopped")).to_contain_text("pedir")
-    tablet.shot("hoy")
+    visitor.shot("hoy")
 
 
-def test_the_flow_is_drawn_and_the_preview_talks_without_storing(tablet: Visitor, server: Server,
+def test_the_flow_is_drawn_and_the_preview_talks_without_storing(visitor: Visitor, server: Server,
                                                                  client: httpx.Client, twilio: TwilioFake) -> None:
-    tablet.sign_in()
-    page = tablet.page
-    page.click("text=Flujo")
+    visitor.sign_in()
+    page = visitor.page
+    page.get_by_role("link", name="Flujo", exact=True).click()
     expect(page.locator('#flow svg g.node[data-id="pedir"]')).to_be_visible()
     expect(page.locator("#flow svg g.node-command")).to_have_count(5)
-    tablet.shot("flujo")
+    visitor.shot("flujo")
 
-    page.click("text=Probar")
+    page.get_by_role("link", name="Probar", exact=True).click()
     for text in ["hola", "3 pastor", "harina", "sin cebolla", "listo", "1", "Prueba", "este", "efectivo", "sí"]:
         page.fill("#preview-text", text)
         page.click("#preview-send")
         expect(page.locator("#chat .bubble.customer").last).to_have_text(text)
     expect(page.locator("#chat")).to_contain_text("#0000")
     expect(page.locator("#effects")).to_contain_text("Se guardaría el pedido")
-    tablet.shot("probar")
+    visitor.shot("probar")
     page.goto(server.base + "/panel")
     expect(page.locator(".card")).to_have_count(0)  # nothing was stored
     assert twilio.requests == []  # nor sent

@@ -10,12 +10,18 @@
   async function post(form, extra) {
     const body = new URLSearchParams(new FormData(form));
     for (const [key, value] of Object.entries(extra || {})) body.set(key, value);
-    const response = await fetch(form.action, {
-      method: "POST",
-      body,
-      headers: { "X-CSRF-Token": csrf(), Accept: "application/json" },
-      credentials: "same-origin",
-    });
+    let response;
+    try {
+      response = await fetch(form.action, {
+        method: "POST",
+        body,
+        headers: { "X-CSRF-Token": csrf(), Accept: "application/json" },
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      toast("Sin conexión con el servidor: no se hizo el cambio. Intenta otra vez.");
+      return null;
+    }
     if (response.status === 401) { window.location.href = "/panel/entrar"; return null; }
     const data = await response.json().catch(() => ({}));
     if (!response.ok) { toast(data.error || "No se pudo hacer el cambio."); return null; }
@@ -48,10 +54,16 @@
   let firstBoard = true;
 
   async function refresh(region) {
-    const response = await fetch(region.dataset.src, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    let response;
+    try {
+      response = await fetch(region.dataset.src, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    } catch (error) {
+      return; // the server is away: the live feed resyncs when it is back
+    }
     if (response.status === 401) { window.location.href = "/panel/entrar"; return; }
     if (!response.ok) return;
-    const html = await response.text();
+    const html = await response.text().catch(() => null);
+    if (html === null) return;
     const focused = document.activeElement;
     const keep = focused && region.contains(focused) && focused.id ? [focused.id, focused.value] : null;
     region.innerHTML = html;
