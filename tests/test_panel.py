@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
+from starlette.datastructures import Secret
+from starlette.responses import Response
 from starlette.testclient import TestClient
 
 from engine.channels.twilio.errors import SendVerdict
@@ -25,7 +27,8 @@ from engine.channels.twilio.sender import SendResult
 from engine.http.app import create_app
 from engine.http.settings import load_settings
 from engine.orders.store import OrderStoreUnavailable
-from engine.panel.security import COOKIE, CSP
+from engine.panel.routes import panel_routes
+from engine.panel.security import COOKIE, CSP, Cookies, panel_config
 from engine.runtime.flows import Flows
 from engine.testing.clock import ManualClock
 
@@ -162,10 +165,6 @@ def test_signing_out_forgets_the_browser(panel: Panel) -> None:
 
 
 def test_production_cookies_are_secure(tmp_path: Path, flows: Flows) -> None:
-    from engine.panel.security import Cookies, panel_config
-    from starlette.datastructures import Secret
-    from starlette.responses import Response
-
     config = panel_config(Secret(PASSWORD), None, production=True)
     response = Response()
     Cookies(config).attach(response, Cookies(config).visit(signed_in=True))
@@ -173,9 +172,6 @@ def test_production_cookies_are_secure(tmp_path: Path, flows: Flows) -> None:
 
 
 def test_without_a_password_the_panel_is_off_in_production(tmp_path: Path, flows: Flows) -> None:
-    from engine.panel.routes import panel_routes
-    from engine.panel.security import panel_config
-
     config = panel_config(None, None, production=True)
     assert panel_routes(flows, config, None, None, lambda: FRIDAY_LUNCH, logging.getLogger("t")) == []  # type: ignore[arg-type]
 
@@ -340,3 +336,13 @@ def test_a_board_in_use_stays_signed_in_and_an_idle_one_signs_out(panel: Panel) 
     assert panel.client.get("/panel/tablero", follow_redirects=False).status_code == 200
     panel.clock.advance(hours=15)  # nobody used it for longer than a sign-in lasts
     assert panel.client.get("/panel/tablero", follow_redirects=False).status_code == 303
+
+
+def test_the_panel_settings_are_read_and_a_missing_password_refuses_nothing() -> None:
+    settings = load_settings({"PANEL_PASSWORD": " " + PASSWORD + " ", "PANEL_SECRET": "s" * 40})
+    assert str(settings.panel_password) == PASSWORD  # pasted with spaces around: they are not part of it
+    assert str(settings.panel_secret) == "s" * 40
+    assert load_settings({}).panel_password is None
+    same = panel_config(settings.panel_password, None, production=True)
+    assert same.key == panel_config(settings.panel_password, None, production=True).key  # instances sign alike
+    assert same.key != panel_config(settings.panel_password, settings.panel_secret, production=True).key

@@ -210,8 +210,8 @@ def read_settings(config: Config) -> Settings:
         frontend_url=frontend.rstrip("/") if frontend else None,
         admin_api_token=Secret(api_token) if api_token else None,
         twilio_api_base=text("TWILIO_API_BASE") if app_env == "test" else None,
-        panel_password=Secret(config("PANEL_PASSWORD")) if text("PANEL_PASSWORD") else None,
-        panel_secret=Secret(config("PANEL_SECRET")) if text("PANEL_SECRET") else None,
+        panel_password=Secret(text("PANEL_PASSWORD") or "") if text("PANEL_PASSWORD") else None,
+        panel_secret=Secret(text("PANEL_SECRET") or "") if text("PANEL_SECRET") else None,
         problems=tuple(problems),
     )
 
