@@ -311,9 +311,11 @@ def test_a_number_too_large_for_any_order_is_not_found(panel: Panel) -> None:
     assert panel.client.post(f"/panel/pedidos/{huge}/estado", data={"status": "listo", "csrf": token}).status_code == 404
 
 
-def test_the_live_feed_is_for_signed_in_browsers_only(panel: Panel) -> None:
+def test_the_live_feed_and_the_scripts_parts_are_for_signed_in_browsers_only(panel: Panel) -> None:
     refused = panel.client.get("/panel/eventos", headers={"Accept": "text/event-stream"})
     assert refused.status_code == 401
+    part = panel.client.get("/panel/tablero", headers={"X-Panel-Script": "1"}, follow_redirects=False)
+    assert part.status_code == 401  # the page's script sends the browser to sign in
 
 
 def test_a_change_from_an_opaque_origin_is_refused(panel: Panel) -> None:

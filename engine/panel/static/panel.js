@@ -15,7 +15,7 @@
       response = await fetch(form.action, {
         method: "POST",
         body,
-        headers: { "X-CSRF-Token": csrf(), Accept: "application/json" },
+        headers: { "X-CSRF-Token": csrf(), Accept: "application/json", "X-Panel-Script": "1" },
         credentials: "same-origin",
       });
     } catch (error) {
@@ -56,7 +56,9 @@
   async function refresh(region) {
     let response;
     try {
-      response = await fetch(region.dataset.src, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      response = await fetch(region.dataset.src, {
+        credentials: "same-origin", headers: { Accept: "text/html", "X-Panel-Script": "1" },
+      });
     } catch (error) {
       return; // the server is away: the live feed resyncs when it is back
     }
