@@ -269,6 +269,17 @@ def test_the_board_reconnects_and_catches_up_after_losing_the_server(tablet: Vis
     expect(page.locator("#live")).to_have_attribute("data-state", "on")
 
 
+def test_signing_out_in_another_tab_sends_the_board_to_sign_in(tablet: Visitor, server: Server,
+                                                              client: httpx.Client) -> None:
+    tablet.sign_in()
+    other = tablet.context.new_page()
+    other.goto(server.base + "/panel/menu")
+    other.get_by_role("button", name="Salir").click()
+    expect(other).to_have_url(server.base + "/panel/entrar")
+    order(client, server.base)  # news for the board, which finds out it is signed out
+    expect(tablet.page).to_have_url(server.base + "/panel/entrar")
+
+
 def test_two_instances_on_one_redis_an_order_through_a_shows_on_b(browser: Browser, start: Callable[[str], Server],
                                                                  client: httpx.Client) -> None:
     a, b = start("a"), start("b")

@@ -210,8 +210,9 @@
       source.addEventListener("error", () => {
         show("off", "reconectando…");
         if (source.readyState === EventSource.CLOSED) {
+          // Refused (an expired sign-in answers 401): a refresh finds out and goes to sign in.
           source.close();
-          setTimeout(connect, 3000);
+          refreshAll().finally(() => setTimeout(connect, 3000));
         }
       });
     };
