@@ -25,6 +25,7 @@ test: $(STAMP)
 	$(BIN)/rinconcito test --dir examples/nonna-rosa/flows
 	$(BIN)/mypy --strict engine
 	$(BIN)/lint-imports
+	bash .ci/browser
 	$(BIN)/pytest -q
 
 validate: $(STAMP)

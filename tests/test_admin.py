@@ -10,9 +10,9 @@ from engine.orders.sqlite import SqliteOrderStore
 from engine.runtime.handle import handle
 from engine.service.admin import AdminDesk, parse_command
 from engine.service.admin_overrides import StoredOverrides
-from engine.service.takeover import SessionTakeover
 from engine.service.locks import CustomerLocks
 from engine.service.sessions import Sessions
+from engine.service.takeover import SessionTakeover
 from engine.storage.store import MemoryStore
 from engine.testing.conversations import Conversation
 from tests.conftest import at

@@ -91,8 +91,17 @@ def install(wheel: Path, venv: Path) -> None:
     command = ("--python", str(venv / "bin" / "python"), "install", "--quiet", "--no-compile",
                "--no-index", "--find-links", str(WHEELHOUSE), str(wheel))
     if pip(*command, check=False).returncode != 0:
+        forget_the_project(WHEELHOUSE)  # an older build of this very wheel would stand in for the new one
         pip("wheel", "--quiet", "--wheel-dir", str(WHEELHOUSE), str(wheel))
+        forget_the_project(WHEELHOUSE)
         pip(*command)
+
+
+def forget_the_project(wheelhouse: Path) -> None:
+    """The wheelhouse keeps dependencies only: ``pip wheel`` saves the project's wheel there too,
+    and a later build with the same name but new dependencies must not be mistaken for it."""
+    for stale in wheelhouse.glob("rinconcito-*.whl"):
+        stale.unlink()
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,15 @@
 """The WhatsApp webhook service: the Starlette app ``create_app`` builds (``engine.http.serve`` runs it).
 
 Routes: ``POST /webhook`` (``engine.http.webhook``), ``GET /health`` and ``GET /ready``
-(``engine.http.health``), the restaurant's web API under ``/api`` (``engine.http.api``). The app
+(``engine.http.health``), the restaurant's web API under ``/api`` (``engine.http.api``), the web panel under ``/panel``
+(``engine.panel``). The app
 holds no global state: its ``Services`` (``engine.http.wiring``) are opened in the lifespan,
 closed with it, and read by every route from its request.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -15,8 +17,12 @@ from starlette.applications import Starlette
 
 from engine.http import api, health, webhook
 from engine.http.settings import Settings
-from engine.http.wiring import SERVICES, Given, Services, open_services
+from engine.http.wiring import SERVICES, Given, Services, open_services, services_of
+from engine.logs import LOGGER
+from engine.panel.routes import panel_routes
+from engine.panel.security import panel_config
 from engine.runtime.flows import Flows
+from engine.service.clock import real_clock
 
 
 def create_app(settings: Settings, flows: Flows, given: Given = Given()) -> Starlette:
@@ -33,6 +39,9 @@ def create_app(settings: Settings, flows: Flows, given: Given = Given()) -> Star
             *webhook.ROUTES,
             *health.ROUTES,
             *api.ROUTES,
+            *panel_routes(flows, panel_config(settings.panel_password, settings.panel_secret, settings.production),
+                          lambda request: services_of(request).desk, lambda request: services_of(request).panel,
+                          given.clock or real_clock(flows.hours.timezone), given.log or logging.getLogger(LOGGER)),
         ],
         middleware=api.cors(settings.frontend_url),
         lifespan=lifespan,

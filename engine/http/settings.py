@@ -79,6 +79,10 @@ class Settings:
     """Bearer token for ``/api/orders``; without it those routes answer 401."""
     twilio_api_base: str | None = None
     """Only with ``APP_ENV=test``: where Twilio's REST API is (a local fake)."""
+    panel_password: Secret | None = None
+    """Sign-in to ``/panel``; without it the panel is off in production and open on a laptop."""
+    panel_secret: Secret | None = None
+    """Key of the panel's signed cookie (default: derived from ``PANEL_PASSWORD``)."""
     problems: tuple[str, ...] = field(default=(), compare=False)
     """Problems found while reading, one line each (``check()`` raises them all together)."""
 
@@ -241,6 +245,8 @@ def read_settings(config: Config) -> Settings:
         frontend_url=frontend.rstrip("/") if frontend else None,
         admin_api_token=Secret(api_token) if api_token else None,
         twilio_api_base=text("TWILIO_API_BASE") if app_env == "test" else None,
+        panel_password=Secret(text("PANEL_PASSWORD") or "") if text("PANEL_PASSWORD") else None,
+        panel_secret=Secret(text("PANEL_SECRET") or "") if text("PANEL_SECRET") else None,
         problems=tuple(problems),
     )
 

@@ -21,6 +21,7 @@ from engine.http.settings import Settings
 from engine.logs import LOGGER
 from engine.orders.opening import open_order_store
 from engine.orders.store import OrderStore
+from engine.panel.hub import PanelHub
 from engine.runtime.flows import Flows
 from engine.runtime.overrides import OVERRIDES_KEY
 from engine.service.admin import AdminDesk
@@ -42,7 +43,7 @@ from engine.service.outbox import Outbox
 from engine.service.ratelimit import RateLimiter
 from engine.service.retry import RetryPolicy
 from engine.service.sessions import Sessions
-from engine.service.takeover import SessionTakeover
+from engine.service.takeover import CustomerTakeover, SessionTakeover
 from engine.service.waiting import WaitingOrders
 from engine.storage.fallback import FallbackStore
 from engine.storage.jobqueue import FallbackJobQueue, MemoryJobQueue
@@ -94,7 +95,7 @@ class Services:
     """The admin's changes (closed, sold out), shared by every instance."""
     sessions: Sessions
     """Customers' conversations between messages."""
-    takeover: SessionTakeover
+    takeover: CustomerTakeover
     """A person takes a customer over from the bot, or gives them back."""
     desk: AdminDesk
     """The admin's commands, order statuses (customers are told) and the orders' view."""
@@ -106,6 +107,8 @@ class Services:
     """The flows' ``error`` message, for a delivery that could not be answered."""
     validator: RequestValidator | None
     """Checks Twilio's signatures (None: no ``TWILIO_AUTH_TOKEN``, unsigned webhooks accepted)."""
+    panel: PanelHub
+    """What the web panel keeps beside the service: the taken-over conversations and the day's step tally."""
 
 
 def services_of(request: Request) -> Services:
@@ -144,6 +147,7 @@ async def open_services(settings: Settings, flows: Flows, given: Given = Given()
         async with AsyncExitStack() as stack:
             clients = await open_clients(stack, settings, given, log, lambda: clock().timestamp())
             services, workers = assemble(settings, flows, clients, clock, log, given.retry)
+            stack.push_async_callback(services.panel.aclose)
             for worker in workers:
                 worker.start()
                 stack.push_async_callback(worker.stop)
@@ -205,12 +209,14 @@ def assemble(
     sessions = Sessions(store, flows.restaurant.session_minutes)
     locks = CustomerLocks(store)
     overrides = StoredOverrides(store)
-    takeover = SessionTakeover(sessions, locks, flows.hash)
+    panel = PanelHub(store, outbox.enqueue, clock, flows, log)
+    takeover = panel.takeover(SessionTakeover(sessions, locks, flows.hash))
 
     async def tell_customer(event: str, customer: str, text: str) -> bool:
         return await outbox.enqueue(event, customer, text, "status")
 
-    desk = AdminDesk(flows, orders, overrides, takeover, tell_customer, clock, log)
+    desk = AdminDesk(flows, orders, overrides, takeover, tell_customer, clock, log, replies=panel.conversations)
+
     def say(key: str) -> str:
         return flows.compiled.templates.render(key, {"restaurant": flows.compiled.restaurant_view})
 
@@ -220,7 +226,7 @@ def assemble(
                   RateLimiter(store, settings.rate_limit_per_customer, settings.rate_limit_global, now),
                   say("rate_limited")),
         Conversations(sessions, locks),
-        Operations(flows, orders, outbox, waiting, errors, admin, log),
+        panel.effects(Operations(flows, orders, outbox, waiting, errors, admin, log)),
         AdminLine(admin, desk, outbox.wake) if admin is not None else None,
         log,
     )
@@ -229,6 +235,6 @@ def assemble(
     services = Services(
         settings=settings, flows=flows, clock=clock, log=log, store=store, orders=orders, overrides=overrides,
         sessions=sessions, takeover=takeover, desk=desk, outbox=outbox, chat=chat, apology=say("error"),
-        validator=validator,
+        validator=validator, panel=panel,
     )
     return services, (waiting, courier)

@@ -50,6 +50,7 @@ EN = Language(
         "available": ("available",),
         "take": ("take",),
         "release": ("release",),
+        "reply": ("reply",),
         "help": ("help",),
     },
     apology="Sorry, something went wrong. Please try again in a moment.",

@@ -53,6 +53,7 @@ ES = Language(
         "available": ("disponible",),
         "take": ("tomar",),
         "release": ("soltar",),
+        "reply": ("responder",),
         "help": ("ayuda",),
     },
     apology="Perdón, algo falló. Intenta de nuevo en un momento.",

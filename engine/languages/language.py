@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 ADMIN_COMMANDS = (
     "orders", "order", "preparing", "ready", "delivered", "cancel",
-    "close", "open", "sold_out", "available", "take", "release", "help",
+    "close", "open", "sold_out", "available", "take", "release", "reply", "help",
 )
 """The admin's commands, by the engine's own name for each (the words typed come from the language)."""
 

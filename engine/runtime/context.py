@@ -43,6 +43,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "admin_bad_number": ("text",),
     "admin_takeover": ("customer", "taken", "minutes"),
     "admin_forward": ("customer", "text"),
+    "admin_reply": ("customer", "sent"),
     "admin_error": ("customer", "what", "held_back"),
     "order_saved_later": (),
     "error": (),
@@ -208,7 +209,7 @@ def sample_service_extras(flows: Flows) -> dict[str, Any]:
     return {
         "order": order, "orders": [dict(order, lines=[])] * 15, "number": "10420", "open": True,
         "until": "31/12 23:59", "item": {"id": first.id, "name": first.name}, "available": True, "text": "x" * 80,
-        "suggestions": [first.name, first.name], "customer": SAMPLE_PHONE, "taken": True, "minutes": 60,
+        "suggestions": [first.name, first.name], "customer": SAMPLE_PHONE, "taken": True, "minutes": 60, "sent": True,
         "what": "x" * 200, "held_back": 99,
     }
 

@@ -2,7 +2,7 @@
 
 The commands (``languages.ADMIN_COMMANDS``): list today's open orders, show one, set its status
 (preparing, ready, delivered, cancel), close or open the kitchen, mark an item sold out or
-available, take a customer over or give them back, help. The words typed after ``#`` are the
+available, take a customer over or give them back, answer a held customer (``#responder 5678 texto``), help. The words typed after ``#`` are the
 restaurant's language's (in Spanish ``#pedidos``, ``#listo 1042``, ``#agotado flan``...), and
 every reply is a message of the flows (``admin_*``), like everything the bot says.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, Protocol
 from zoneinfo import ZoneInfo
 
 from engine.languages.language import ADMIN_COMMANDS
@@ -48,6 +48,18 @@ def command_of(command: AdminCommand, words: Mapping[str, str]) -> str | None:
     return words.get(command.name) if command.name else None
 
 
+class StaffReplies(Protocol):
+    """The conversations a person holds (``engine.panel.conversations.HeldConversations``)."""
+
+    async def held(self) -> list[str]:
+        """Customers a person handles now."""
+        ...
+
+    async def reply(self, customer: str, text: str) -> None:
+        """Send ``text`` to ``customer`` through the bot's number, and keep it with the conversation."""
+        ...
+
+
 NotifyCustomer = Callable[[str, str, str], Awaitable[object]]
 """(event id, customer number, text): queue a WhatsApp message for a customer."""
 
@@ -64,6 +76,7 @@ class AdminDesk:
         notify_customer: NotifyCustomer,
         clock: Callable[[], datetime],
         log: logging.Logger,
+        replies: StaffReplies | None = None,
     ) -> None:
         self.flows = flows
         self.orders = orders
@@ -72,6 +85,7 @@ class AdminDesk:
         self.notify_customer = notify_customer
         self.clock = clock
         self.log = log
+        self.replies = replies
         self.zone = ZoneInfo(flows.hours.timezone)
 
     def view(self, stored: StoredOrder) -> dict[str, Any]:
@@ -162,8 +176,28 @@ class AdminDesk:
             await self.takeover.release(number)
         return self.say("admin_takeover", customer=number, taken=take, minutes=self.flows.restaurant.handover_minutes)
 
+    async def reply_to_customer(self, argument: str) -> str:
+        """``#responder 5678 texto``: the text goes to the held customer whose number ends in 5678."""
+        who, _, text = argument.partition(" ")
+        held = await self.replies.held() if self.replies is not None else []
+        customer = reply_target(who, held)
+        if customer is None or not text.strip() or self.replies is None:
+            return self.say("admin_reply", customer=who or "?", sent=False)
+        await self.replies.reply(customer, text.strip())
+        self.log.info("💬 El encargado le contestó a un cliente por WhatsApp")
+        return self.say("admin_reply", customer=customer, sent=True)
+
     async def help(self, _: str) -> str:
         return self.say("admin_help")
+
+
+def reply_target(who: str, held: list[str]) -> str | None:
+    """The one held customer whose number ends in the digits of ``who`` (at least 4), else None."""
+    digits = "".join(ch for ch in who if ch.isdigit())
+    if len(digits) < 4:
+        return None
+    matches = [customer for customer in held if "".join(ch for ch in customer if ch.isdigit()).endswith(digits)]
+    return matches[0] if len(matches) == 1 else None
 
 
 def order_number(text: str) -> int | None:
@@ -181,6 +215,7 @@ COMMANDS: dict[str, Callable[[AdminDesk, str], Awaitable[str]]] = {
     "available": lambda desk, arg: desk.mark_item(True, arg),
     "take": lambda desk, arg: desk.hand_over(True, arg),
     "release": lambda desk, arg: desk.hand_over(False, arg),
+    "reply": AdminDesk.reply_to_customer,
     "help": AdminDesk.help,
 }
 """Every admin command (one of ``ADMIN_COMMANDS``) and what it runs."""
