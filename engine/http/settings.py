@@ -79,6 +79,8 @@ class Settings:
     """Bearer token for ``/api/orders``; without it those routes answer 401."""
     twilio_api_base: str | None = None
     """Only with ``APP_ENV=test``: where Twilio's REST API is (a local fake)."""
+    twilio_content_api_base: str | None = None
+    """Only with ``APP_ENV=test``: where Twilio's Content API is (a local fake)."""
     problems: tuple[str, ...] = field(default=(), compare=False)
     """Problems found while reading, one line each (``check()`` raises them all together)."""
 
@@ -241,6 +243,7 @@ def read_settings(config: Config) -> Settings:
         frontend_url=frontend.rstrip("/") if frontend else None,
         admin_api_token=Secret(api_token) if api_token else None,
         twilio_api_base=text("TWILIO_API_BASE") if app_env == "test" else None,
+        twilio_content_api_base=text("TWILIO_CONTENT_API_BASE") if app_env == "test" else None,
         problems=tuple(problems),
     )
 
