@@ -18,8 +18,8 @@ Wrong credentials get 401 (error 20003), as Twilio answers. A create the real AP
 (no name, no types, a quick-reply with no buttons...) gets 400 with Twilio's error shape; which
 code Twilio gives each such mistake is not documented, so the fake's (21610) is its own.
 
-``fail(status, method=...)`` queues a failure for the next request (of that method); it is used
-once. ``requests`` records every request; ``created()`` the creates that succeeded. ``remove(sid)``
+``fail(status, method=..., after=n)`` queues a failure for a request to come (of that method,
+after ``n`` answered as usual); it is used once. ``requests`` records every request; ``created()`` the creates that succeeded. ``remove(sid)``
 deletes a resource, as someone could in Twilio's console.
 """
 
@@ -30,7 +30,7 @@ import json
 import threading
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -60,6 +60,8 @@ class Failure:
     """Only a request of this method takes it (None: the next request)."""
     code: int | None = None
     """Twilio's error code in a JSON body; None: a body that is not JSON (a proxy's error page)."""
+    after: int = 0
+    """Requests (of that method) answered as usual before this one fails."""
 
 
 def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
@@ -96,9 +98,9 @@ class ContentFake:
         if self._thread is not None:
             self._thread.join(5)
 
-    def fail(self, status: int, method: str | None = None, code: int | None = None) -> None:
+    def fail(self, status: int, method: str | None = None, code: int | None = None, after: int = 0) -> None:
         with self._lock:
-            self._failures.append(Failure(status, method, code))
+            self._failures.append(Failure(status, method, code, after))
 
     def contents(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -129,6 +131,9 @@ class ContentFake:
 
     def _decide(self, method: str, path: str, query: dict[str, str], auth: tuple[str, str] | None, raw: bytes) -> tuple[int, Any]:
         failure = next((f for f in self._failures if f.method in (None, method)), None)
+        if failure is not None and failure.after:
+            self._failures[self._failures.index(failure)] = replace(failure, after=failure.after - 1)
+            failure = None
         if failure is not None:
             self._failures.remove(failure)
             if failure.code is None:
