@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.loading.pipeline import load_flows
+from engine.model.steps import ChoiceStep
 from engine.runtime.choices_view import (
     LIST_BUTTON,
     MAX_BUTTONS,
@@ -20,7 +21,6 @@ from engine.runtime.choices_view import (
     parse_tap,
     step_offer,
 )
-from engine.model.steps import ChoiceStep
 from engine.runtime.flows import Flows
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,6 +26,7 @@ from engine.channels.twilio.content import (
     content_request,
     content_variables,
     sync_content,
+    tap_in,
     template_name,
     wanted,
 )
@@ -378,3 +379,15 @@ def test_the_command_says_what_is_missing_or_failing(fake: ContentFake, tmp_path
     assert failing.returncode == 1
     assert "No se pudieron preparar los botones en Twilio: Content API: GET /v1/Content answered 500" in failing.stderr
     assert "Traceback" not in failing.stderr
+
+
+def test_a_tap_is_read_from_the_field_twilio_puts_it_in() -> None:
+    button = {"From": "whatsapp:+5215512345678", "Body": "Tarjeta", "ButtonText": "Tarjeta", "ButtonPayload": "pago:tarjeta",
+              "MessageType": "button"}
+    item = {"From": "whatsapp:+5215512345678", "Body": "Platillos", "ListTitle": "Platillos", "ListId": "corregir:platillos",
+            "MessageType": "interactive"}
+    typed = {"From": "whatsapp:+5215512345678", "Body": "pago:tarjeta"}  # typed text is never a tap
+    assert tap_in(button) == "pago:tarjeta"
+    assert tap_in(item) == "corregir:platillos"
+    assert tap_in(typed) is None
+    assert tap_in({"ButtonPayload": "  ", "ListId": ""}) is None

@@ -50,6 +50,32 @@ BODY = "1"
 """The variable holding the text of the message that asks."""
 
 
+# What a tap sends back: the webhook Twilio posts for the customer's answer carries, besides the
+# usual fields (From, Body, MessageSid...):
+# - a reply button (twilio/quick-reply): ``ButtonPayload``, the action's ``id`` exactly as given
+#   when the template was made (our tap id), and ``ButtonText``, its title as shown (also the
+#   ``Body``); ``MessageType`` is ``button`` and ``OriginalRepliedMessageSid`` names the message
+#   that had the button. https://www.twilio.com/docs/whatsapp/buttons and
+#   https://www.twilio.com/docs/messaging/guides/webhook-request; "the exact payload specified":
+#   https://www.twilio.com/en-us/changelog/rcs-button-payload
+# - a list item (twilio/list-picker): ``ListId``, the item's ``id``, and ``ListTitle``, its text
+#   (also the ``Body``); ``MessageType`` is ``interactive``. These two names are the ones public
+#   Twilio integrations read; Twilio's stored pages did not show that part of the parameter table.
+TAP_FIELDS = ("ButtonPayload", "ListId")
+"""The webhook fields that hold a tap's id (``choices_view.Option.tap``)."""
+TAP_TEXT_FIELDS = ("ButtonText", "ListTitle")
+"""The webhook fields that hold the tapped option's text as the customer saw it."""
+
+
+def tap_in(form: Mapping[str, str]) -> str | None:
+    """The tap id a webhook's form carries (None: the customer typed, or sent something else)."""
+    for name in TAP_FIELDS:
+        value = (form.get(name) or "").strip()
+        if value:
+            return value
+    return None
+
+
 class ContentApiError(Exception):
     """The Content API could not be used: no answer, an error status, or an answer that is not a
     Content resource. The text is one line for a log (no credentials, no customer text)."""
