@@ -13,6 +13,7 @@ from engine.runtime.choices_view import (
     LIST_BUTTON,
     MAX_BUTTONS,
     MAX_LIST_ITEMS,
+    TAP_ID_LIMIT,
     Tap,
     kind_for,
     offer_for,
@@ -140,7 +141,7 @@ def test_every_tap_id_is_unique_and_fits(flows: Flows, nonna: Flows) -> None:
     for each in (flows, nonna):
         taps = [option.tap for offer in offers(each) for option in offer.options]
         assert len(taps) == len(set(taps))
-        assert all(len(tap) <= 200 for tap in taps)
+        assert all(len(tap) <= TAP_ID_LIMIT for tap in taps)
         assert all(parse_tap(tap) is not None for tap in taps)
 
 

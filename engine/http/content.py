@@ -130,13 +130,14 @@ class ContentTemplates:
 
 async def content_at_start(flows: Flows, store: Store, client: ContentClient | None, log: logging.Logger) -> ContentMap:
     """The templates of ``flows`` for the sender; an empty map (numbered text) when they cannot be
-    had, said once in the log. Never raises for Twilio."""
+    had, said once in the log. Never raises for Twilio (``store``: the service's ``FallbackStore``,
+    which does not raise either)."""
     if client is None:
         log.info("📋 Sin TWILIO_ACCOUNT_SID y TWILIO_AUTH_TOKEN no hay botones: %s", TEXT_ONLY)
         return ContentMap(flows.hash)
     try:
         prepared = await ContentTemplates(store, client, log).prepare(flows)
-    except (ContentApiError, ContentBusy) as error:
+    except (ContentApiError, ContentBusy, ValueError) as error:
         log.warning("⚠️ No se pudieron preparar los botones en Twilio (%s): %s hasta el próximo arranque", error, TEXT_ONLY)
         return ContentMap(flows.hash)
     log.info("📋 Botones y listas en Twilio para los flujos %s: %d plantillas (%d nuevas)",

@@ -75,7 +75,7 @@ async def sync(directory: Path, lang: str, environ: Mapping[str, str]) -> int:
     try:
         await store.start()
         prepared = await ContentTemplates(store, client, log).prepare(flows)
-    except (ContentApiError, ContentBusy) as error:
+    except (ContentApiError, ContentBusy, ValueError) as error:
         print(words["failed"].format(error=error), file=sys.stderr)
         return 1
     finally:

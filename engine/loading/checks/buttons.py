@@ -165,12 +165,13 @@ def _longest_body(flows: Flows, offer: Offer) -> int:
     env = make_environment(flows.restaurant.money, flows.restaurant.language.statuses)
     session, hours, customer = ctx.sample_session(flows), sample_hours(flows), ctx.sample_customer()
     longest = 0
-    for extras in _extras(flows, offer):
-        try:
-            text = env.from_string(source).render(ctx.build_context(flows, session, customer, hours, "x" * 200, extras))
-        except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError):
-            return 0
-        longest = max(longest, len(text.strip()))
+    try:
+        template = env.from_string(source)
+        for extras in _extras(flows, offer):
+            text = template.render(ctx.build_context(flows, session, customer, hours, "x" * 200, extras))
+            longest = max(longest, len(text.strip()))
+    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError):
+        return 0
     return longest
 
 
