@@ -17,12 +17,15 @@ from engine.runtime.choices_view import (
     Tap,
     kind_for,
     offer_for,
+    offer_waiting,
     offers,
     option_offer,
     parse_tap,
     step_offer,
 )
 from engine.runtime.flows import Flows
+from engine.testing.conversations import Conversation
+from tests.conftest import at
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -153,3 +156,37 @@ def test_a_button_title_is_understood_when_typed(nonna: Flows) -> None:
     assert "apple or google pay" in phone.words
     group = nonna.menu.options["size"]
     assert all(choice.title is None for choice in group.choices)  # nothing added where none is written
+
+
+def test_the_question_a_session_waits_on_is_the_one_just_asked(flows: Flows) -> None:
+    talk = Conversation(flows, "+525512345678", at("2026-11-27 14:00"))
+    steps = [
+        ("hola", None), ("3 pastor", "pedir:tortilla"), ("harina", "pedir:preparacion"), ("sin cebolla", None),
+        ("3 horchatas", None), ("listo", "entrega"), ("2", None), ("Ana", None), ("Calle Roma 12, Col. Roma", None),
+        ("este", "pago"), ("tarjeta", "confirmar"),
+    ]
+    for text, key in steps:
+        outcome = talk.send(text)
+        offer = offer_waiting(flows, talk.session)
+        assert (offer.key if offer else None) == key, text
+        if offer is not None:  # the buttons go with the message that asks: the turn's last reply
+            group = flows.menu.options[offer.group] if offer.group else None
+            asking = group.question if group else flows.messages[offer.message].splitlines()[0]
+            assert asking and asking in outcome.replies[-1], (text, asking, outcome.replies)
+    tortilla = Conversation(flows, "+525512345679", at("2026-11-27 14:00"))
+    tortilla.send("hola")
+    asked = tortilla.send("2 orden de pastor")
+    offer = offer_waiting(flows, tortilla.session)
+    assert offer is not None and [o.title for o in offer.options] == ["Maíz", "Harina (+$15)"]
+    assert "¿Tortilla de maíz o de harina?" in asked.replies[-1]
+
+
+def test_a_tap_of_another_question_answers_nothing_now(flows: Flows) -> None:
+    talk = Conversation(flows, "+525512345678", at("2026-11-27 14:00"))
+    for text in ("hola", "3 horchatas", "listo"):
+        talk.send(text)
+    waiting = offer_waiting(flows, talk.session)
+    assert waiting is not None and waiting.key == "entrega"
+    assert waiting.option_for("entrega:pickup") is not None
+    assert waiting.option_for("pago:tarjeta") is None  # an old message's button: re-ask, never act
+    assert waiting.option_for("pedir:tortilla:harina") is None

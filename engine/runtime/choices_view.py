@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from engine.model.menu import Choice, Item, OptionGroup
+from engine.model.session import Session
 from engine.model.steps import ChoiceStep, ConfirmStep, OrderItemStep, Step
 from engine.runtime.cart import format_money
 from engine.runtime.flows import Flows
@@ -192,10 +193,16 @@ def _priced_title(flows: Flows, choice: Choice, item: Item | None) -> str:
     return f"{title} (+{format_money(price, flows.restaurant.money)})" if price else title
 
 
+def asked(group: OptionGroup) -> bool:
+    """Whether an order step asks about ``group`` (as ``order_item`` decides: unless ``ask: false``
+    with a default to fall back on)."""
+    return group.ask or group.default is None
+
+
 def asked_groups(flows: Flows) -> list[OptionGroup]:
-    """The option groups an order step asks about: used by some item and not ``ask: false``."""
+    """The option groups an order step asks about: used by some item, and asked."""
     used = {group_id for item in flows.menu.items.values() for group_id in item.options}
-    return [group for group in flows.menu.options.values() if group.ask and group.id in used]
+    return [group for group in flows.menu.options.values() if asked(group) and group.id in used]
 
 
 def offers(flows: Flows) -> tuple[Offer, ...]:
@@ -223,3 +230,28 @@ def offer_for(flows: Flows, key: str, item: Item | None = None) -> Offer | None:
     if not isinstance(step, OrderItemStep) or group is None:
         return None
     return option_offer(flows, step_id, group, item)
+
+
+def offer_waiting(flows: Flows, session: Session) -> Offer | None:
+    """The question ``session`` waits on an answer to, and what it offers (None: it waits on no
+    question with options, e.g. a name, an address, or items to order).
+
+    After a turn this is the question the bot just asked: the offer to send its buttons with.
+    When a tap arrives it is the question the tap must answer; a tap of another question (an
+    old message's) answers nothing."""
+    step = flows.order.steps.get(session.step or "")
+    if step is None:
+        return None
+    if not isinstance(step, OrderItemStep):
+        return step_offer(flows, step)
+    if not session.pending or session.pending[0].quantity is None:
+        return None
+    line = session.pending[0]
+    item = flows.menu.items.get(line.item)
+    if item is None:
+        return None
+    for group_id in item.options:  # the first option still missing, as order_item asks them
+        group = flows.menu.options.get(group_id)
+        if group is not None and group_id not in line.options and asked(group):
+            return option_offer(flows, step.id, group, item)
+    return None
