@@ -871,10 +871,13 @@ def test_every_problem_kind_has_spanish_and_english_text():
 
 
 def test_every_problem_kind_of_the_checks_has_a_test_here():
-    """Each kind is used by name (or spelt as a string) somewhere in this file outside its imports."""
-    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    """Each kind is used by name (or spelt as a string) somewhere in this file, or in another
+    ``test_checks_*.py`` next to it, outside its imports."""
+    files = [Path(__file__), *sorted(Path(__file__).parent.glob("test_checks_*.py"))]
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in files]
     mentioned = {
         node.id if isinstance(node, ast.Name) else node.value
+        for tree in trees
         for statement in tree.body if not isinstance(statement, (ast.Import, ast.ImportFrom))
         for node in ast.walk(statement)
         if isinstance(node, ast.Name) or (isinstance(node, ast.Constant) and isinstance(node.value, str))

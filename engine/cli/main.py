@@ -1,4 +1,4 @@
-"""The ``rinconcito`` command: validate, test, chat, serve.
+"""The ``rinconcito`` command: validate, test, chat, serve, content.
 
 ``main`` reads the arguments and runs one command. Each command is a small function in its own
 module of ``engine.cli.commands``, loaded only when that command runs: ``rinconcito validate``
@@ -21,6 +21,7 @@ COMMANDS = {
     "test": "run the conversation tests in flows/tests/",
     "chat": "talk to the bot in the terminal",
     "serve": "run the WhatsApp webhook server",
+    "content": "make the flows' WhatsApp buttons and lists in Twilio (content sync)",
 }
 """Each command, its help line; its code is ``engine.cli.commands.<name>.run``."""
 
@@ -45,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
 
     add["serve"].add_argument("--host", default="127.0.0.1")
     add["serve"].add_argument("--port", type=int, default=None, help="default: $PORT, else 8000")
+
+    add["content"].add_argument("action", choices=("sync",))
+    add["content"].add_argument("--dir", default="flows")
     return top
 
 

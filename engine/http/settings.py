@@ -83,6 +83,8 @@ class Settings:
     """Sign-in to ``/panel``; without it the panel is off in production and open on a laptop."""
     panel_secret: Secret | None = None
     """Key of the panel's signed cookie (default: derived from ``PANEL_PASSWORD``)."""
+    twilio_content_api_base: str | None = None
+    """Only with ``APP_ENV=test``: where Twilio's Content API is (a local fake)."""
     problems: tuple[str, ...] = field(default=(), compare=False)
     """Problems found while reading, one line each (``check()`` raises them all together)."""
 
@@ -247,6 +249,7 @@ def read_settings(config: Config) -> Settings:
         twilio_api_base=text("TWILIO_API_BASE") if app_env == "test" else None,
         panel_password=Secret(text("PANEL_PASSWORD") or "") if text("PANEL_PASSWORD") else None,
         panel_secret=Secret(text("PANEL_SECRET") or "") if text("PANEL_SECRET") else None,
+        twilio_content_api_base=text("TWILIO_CONTENT_API_BASE") if app_env == "test" else None,
         problems=tuple(problems),
     )
 

@@ -140,11 +140,13 @@ def build_menu(raw: dict[str, Any]) -> Menu:
             id=group_id,
             question=group["question"],
             choices=tuple(
-                Choice(c["id"], c["name"], c.get("price", 0), tuple(words_of([c["name"], *c.get("words", [])])))
+                Choice(c["id"], c["name"], c.get("price", 0), tuple(words_of(_named(c))),
+                       title=c.get("title"), description=c.get("description"))
                 for c in group["choices"]
             ),
             default=group.get("default"),
             ask=group.get("ask", True),
+            buttons=group.get("buttons", True),
         )
         for group_id, group in (raw.get("options") or {}).items()
     }
@@ -214,13 +216,16 @@ def build_step(step_id: str, raw: dict[str, Any]) -> Step:
             ChoiceOption(
                 c["id"],
                 c.get("name", c["id"]),
-                tuple(words_of([c.get("name", c["id"]), *c.get("words", [])])),
+                tuple(words_of(_named(c))),
                 build_target(c["go"]) if "go" in c else None,
+                title=c.get("title"),
+                description=c.get("description"),
             )
             for c in raw["choices"]
         )
         next_ = build_target(raw["next"]) if "next" in raw else None
-        return ChoiceStep(id=step_id, ask=ask, retry=retry, choices=choices, next=next_, save_as=raw.get("save_as"))
+        return ChoiceStep(id=step_id, ask=ask, retry=retry, choices=choices, next=next_, save_as=raw.get("save_as"),
+                          buttons=raw.get("buttons", True))
     if kind == "text":
         return TextStep(
             id=step_id,
@@ -242,8 +247,16 @@ def build_step(step_id: str, raw: dict[str, Any]) -> Step:
             same_words=tuple(normalise(w) for w in raw.get("same_words", ())),
         )
     if kind == "confirm":
-        return ConfirmStep(id=step_id, ask=ask, retry=retry, yes=build_target(raw["yes"]), no=build_target(raw["no"]))
+        return ConfirmStep(id=step_id, ask=ask, retry=retry, yes=build_target(raw["yes"]), no=build_target(raw["no"]),
+                           buttons=raw.get("buttons", True), yes_title=raw.get("yes_title"), no_title=raw.get("no_title"))
     raise ValueError(f"unknown step kind {kind!r}")  # the schema lets none through
+
+
+def _named(choice: dict[str, Any]) -> list[str]:
+    """What a customer may type to pick a choice: its name, its button title (a tap sends that
+    text too) and its words."""
+    name = choice.get("name", choice["id"])
+    return [name, *([choice["title"]] if "title" in choice else []), *choice.get("words", [])]
 
 
 def build_order(raw: dict[str, Any]) -> OrderFlow:

@@ -19,6 +19,10 @@ class Choice:
     """Added to the unit price (per item) when chosen."""
     words: tuple[str, ...] = ()
     """Normalised words that select this choice."""
+    title: str | None = None
+    """The short text of its button or list item (``title:``); None: the name, capitalised."""
+    description: str | None = None
+    """A line under its title in a list (``description:``); buttons show none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,8 @@ class OptionGroup:
     """Choice id used when the customer says nothing; None: always asked."""
     ask: bool = True
     """False: a group with a default is not asked, only understood when typed."""
+    buttons: bool = True
+    """Offer the choices as WhatsApp buttons or a list when asked (``buttons: false``: numbered text only)."""
 
     def choice(self, choice_id: str) -> Choice | None:
         return next((c for c in self.choices if c.id == choice_id), None)

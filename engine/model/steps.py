@@ -69,6 +69,10 @@ class ChoiceOption:
     name: str
     words: tuple[str, ...]
     go: Target | None = None
+    title: str | None = None
+    """The short text of its button or list item (``title:``); None: the name, capitalised."""
+    description: str | None = None
+    """A line under its title in a list (``description:``); buttons show none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,8 @@ class ChoiceStep:
     next: Target | None = None
     save_as: str | None = None
     retry: str | None = None
+    buttons: bool = True
+    """Offer the choices as WhatsApp buttons or a list (``buttons: false``: numbered text only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +124,12 @@ class ConfirmStep:
     yes: Target
     no: Target
     retry: str | None = None
+    buttons: bool = True
+    """Offer yes and no as WhatsApp buttons (``buttons: false``: text only)."""
+    yes_title: str | None = None
+    """The yes button's text (``yes_title:``); None: the language's first word for yes, capitalised."""
+    no_title: str | None = None
+    """The no button's text (``no_title:``); None: the language's first word for no, capitalised."""
 
 
 Step = Union[MessageStep, OrderItemStep, ChoiceStep, TextStep, PhoneStep, ConfirmStep]

@@ -4,12 +4,14 @@ A check takes the built flows and yields ``(file kind, problem)``; the loader lo
 problem in its file. Problems are written for the people who edit the flows. The checks live in
 modules by topic, each next to the problem kinds it raises: ``targets`` (where steps lead),
 ``paths`` (whether the conversation can go on and end), ``messages``, ``templates``,
-``conditions``, ``answers`` (what an order needs), ``menu`` and ``hours``.
+``conditions``, ``answers`` (what an order needs), ``menu``, ``hours`` and ``buttons`` (what is offered
+to tap fits WhatsApp's buttons and lists).
 """
 
 from __future__ import annotations
 
 from engine.loading.checks.answers import check_order_answers
+from engine.loading.checks.buttons import check_buttons
 from engine.loading.checks.common import Check
 from engine.loading.checks.conditions import check_condition_values, check_conditions
 from engine.loading.checks.hours import check_hours, check_overlaps, check_timezone
@@ -48,6 +50,7 @@ CHECKS: tuple[Check, ...] = (
     check_timezone,
     check_hours,
     check_overlaps,
+    check_buttons,
 )
 """Every meaning check, in the order their problems are most useful."""
 
