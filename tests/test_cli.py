@@ -479,3 +479,19 @@ def test_chat_prints_the_order_total_in_the_restaurants_money(capsys, monkeypatc
     assert code == 0, out + err
     saved = [l for l in out.splitlines() if "pedido guardado" in l]
     assert len(saved) == 1 and "total $45.50" in saved[0], out  # dollars and cents, not "$4550"
+
+
+def test_graph_prints_every_step_of_the_order_flow_as_mermaid_and_dot(capsys, flows):
+    code, out, err = run(capsys, "graph", "--dir", str(FLOWS))
+    assert code == 0, err
+    assert out.startswith("flowchart TD")
+    assert all(f'["{step_id}<br/>' in out for step_id in flows.order.steps), out
+    code, dot, err = run(capsys, "graph", "--format", "dot", "--dir", str(FLOWS))
+    assert code == 0, err
+    assert dot.startswith("digraph flow {") and dot.rstrip().endswith("}")
+    assert all(f'"{step_id}"' in dot for step_id in flows.order.steps)
+
+
+def test_graph_of_broken_flows_reports_them(capsys, tmp_path):
+    code, out, err = run(capsys, "graph", "--dir", str(tmp_path))
+    assert code == 1 and "Traceback" not in out + err and "restaurant.yaml" in err

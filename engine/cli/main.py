@@ -1,4 +1,4 @@
-"""The ``rinconcito`` command: validate, test, chat, serve, content.
+"""The ``rinconcito`` command: validate, test, chat, graph, serve, content.
 
 ``main`` reads the arguments and runs one command. Each command is a small function in its own
 module of ``engine.cli.commands``, loaded only when that command runs: ``rinconcito validate``
@@ -20,6 +20,7 @@ COMMANDS = {
     "validate": "check the flow files",
     "test": "run the conversation tests in flows/tests/",
     "chat": "talk to the bot in the terminal",
+    "graph": "print the order flow as Mermaid or Graphviz (DOT) text",
     "serve": "run the WhatsApp webhook server",
     "content": "make the flows' WhatsApp buttons and lists in Twilio (content sync)",
 }
@@ -43,6 +44,9 @@ def parser() -> argparse.ArgumentParser:
     add["chat"].add_argument("--at", help='moment of the conversation, "2026-11-27 14:00" (restaurant time)')
     add["chat"].add_argument("--from", default=None, help="the customer's WhatsApp number")
     add["chat"].add_argument("--dir", default="flows")
+
+    add["graph"].add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    add["graph"].add_argument("--dir", default="flows")
 
     add["serve"].add_argument("--host", default="127.0.0.1")
     add["serve"].add_argument("--port", type=int, default=None, help="default: $PORT, else 8000")
