@@ -9,9 +9,10 @@ created by the outbox worker, and the background workers (outbox, waiting orders
 alongside the test while it waits on conditions with deadlines.
 
 - Supabase: ``SupabaseOrderStore.connect`` with respx at PostgREST's HTTP boundary; a small fake
-  of the ``orders`` table answers ``/rest/v1/rpc/place_order`` as the migration's function does
-  (idempotent on ``order_key``, numbers from 1042), or fails as told (503, a gateway's 502 page,
-  a network error).
+  of the ``orders`` table answers ``/rest/v1/rpc/place_order`` (and ``place_order_and_queue``, which
+  also queues the order's notices) as the migration's functions do (idempotent on ``order_key``,
+  numbers from 1042), or fails as told (503, a gateway's 502 page, a network error); the
+  ``outbox`` functions are answered by ``tests/outbox_rpc.py``.
 - Twilio: the real ``TwilioSender`` (twilio's async client) against ``tests/twilio_fake.py``.
 - Sessions: memory, or a prefix of the test's own on the shared Redis.
 - Without Twilio credentials: a real server process (``servicekit.Server``) and its log.
@@ -53,6 +54,7 @@ from servicekit import (  # noqa: F401  (prefix is a fixture)
     signature,
     wait_for,
 )
+from outbox_rpc import OutboxRpc
 from twilio_fake import TwilioFake
 
 from engine.channels.twilio.sender import BaseUrlTwilioHttpClient, TwilioSender
@@ -115,18 +117,20 @@ class Postgrest:
     from here). Failures
     queued in ``failures`` answer the next ``place_order`` calls instead, one each."""
 
-    def __init__(self, router: respx.MockRouter) -> None:
+    def __init__(self, router: respx.MockRouter, outbox: OutboxRpc) -> None:
+        self.outbox = outbox
         self.rows: dict[str, dict[str, Any]] = {}
         self.failures: deque[httpx.Response | Exception] = deque()
         self.payloads: list[dict[str, Any]] = []
         self.answered: list[int] = []
         """HTTP status of each ``place_order`` call (0: the network failed)."""
-        self.place_order = router.post("/rpc/place_order").mock(side_effect=self._place_order)
+        self.place_order = router.post(path__regex=r"/rpc/place_order(_and_queue)?$").mock(side_effect=self._place_order)
 
     def _place_order(self, request: httpx.Request) -> httpx.Response:
         assert request.headers["apikey"] == SERVICE_KEY
         assert request.headers["authorization"] == f"Bearer {SERVICE_KEY}"
-        payload = json.loads(request.content)["payload"]
+        args = json.loads(request.content)
+        payload = args["payload"]
         self.payloads.append(payload)
         if self.failures:
             failure = self.failures.popleft()
@@ -141,6 +145,8 @@ class Postgrest:
             row = {**payload, "number": 1042 + len(self.rows), "status": "nuevo", "placed_at": placed,
                    "created_at": stamp, "updated_at": stamp}
             self.rows[payload["order_key"]] = row
+        if request.url.path.endswith("_and_queue"):  # in the same transaction, in the real function
+            self.outbox.add_jobs(args["jobs"], row["number"], args["due"], args["slot"])
         self.answered.append(200)
         return httpx.Response(200, json=row)
 
@@ -171,10 +177,12 @@ def log(caplog: pytest.LogCaptureFixture) -> logging.Logger:
 
 
 @pytest.fixture
-async def postgrest() -> AsyncIterator[Postgrest]:
+async def postgrest(tmp_path) -> AsyncIterator[Postgrest]:
     # Every request to Supabase must match a route: a call the store should not make fails the test.
     with respx.mock(base_url=f"{SUPABASE}/rest/v1", assert_all_mocked=True, assert_all_called=False) as router:
-        yield Postgrest(router)
+        outbox = OutboxRpc(router, tmp_path / "supabase-outbox.sqlite3")
+        yield Postgrest(router, outbox)
+        outbox.close()
 
 
 def settings_for(redis_prefix: str | None = None, supabase: bool = True) -> Any:

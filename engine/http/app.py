@@ -1,7 +1,8 @@
 """The WhatsApp webhook service: the Starlette app ``create_app`` builds (``engine.http.serve`` runs it).
 
-Routes: ``POST /webhook`` (``engine.http.webhook``), ``GET /health`` and ``GET /ready``
-(``engine.http.health``), the restaurant's web API under ``/api`` (``engine.http.api``). The app
+Routes: ``POST /webhook`` (``engine.http.webhook``), ``POST /twilio/status`` (``engine.http.status``),
+``GET /health`` and ``GET /ready`` (``engine.http.health``), the restaurant's web API under ``/api``
+(``engine.http.api``). The app
 holds no global state: its ``Services`` (``engine.http.wiring``) are opened in the lifespan,
 closed with it, and read by every route from its request.
 """
@@ -13,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 
-from engine.http import api, health, webhook
+from engine.http import api, health, status, webhook
 from engine.http.settings import Settings
 from engine.http.wiring import SERVICES, Given, Services, open_services
 from engine.runtime.flows import Flows
@@ -31,6 +32,7 @@ def create_app(settings: Settings, flows: Flows, given: Given = Given()) -> Star
     return Starlette(
         routes=[
             *webhook.ROUTES,
+            *status.ROUTES,
             *health.ROUTES,
             *api.ROUTES,
         ],

@@ -34,6 +34,7 @@ from engine.service.chat import (
 from engine.service.clock import Clock, real_clock
 from engine.service.courier import Courier
 from engine.service.dedupe import SeenMessages
+from engine.service.durable import DurableQueue
 from engine.service.effects import Operations
 from engine.service.errors import ErrorReports
 from engine.service.locks import CustomerLocks
@@ -54,6 +55,8 @@ UNSIGNED_WARNING = (
     "🚨 Sin TWILIO_AUTH_TOKEN: se aceptan webhooks SIN FIRMA. Solo para probar en tu máquina; "
     "en producción el servidor no arranca así."
 )
+STATUS_CALLBACK_PATH = "/twilio/status"
+"""Where Twilio posts the statuses of the messages sent (``engine.http.status``)."""
 CARRIED_OVER = (Sessions.key(""), SeenMessages.key(""), OVERRIDES_KEY)
 """Keys kept in memory too while Redis works, so conversations go on when it goes away."""
 
@@ -97,7 +100,9 @@ class Services:
     desk: AdminDesk
     """The admin's commands, order statuses (customers are told) and the orders' view."""
     outbox: Outbox
-    """Every WhatsApp message sent outside a webhook's reply."""
+    """Every WhatsApp message sent outside a webhook's reply, queued in the order store."""
+    courier: Courier
+    """Sends what the outbox holds, and records Twilio's status callbacks."""
     chat: ChatService
     """Answers the webhook's deliveries."""
     apology: str
@@ -173,8 +178,10 @@ async def open_clients(
     orders = given.orders or await open_order_store(settings.supabase_url, supabase_key, settings.orders_db_path)
     stack.push_async_callback(orders.close)
     auth = str(settings.twilio_auth_token) if settings.twilio_auth_token else None
+    callback = settings.public_url + STATUS_CALLBACK_PATH if settings.public_url else None
     sender = given.sender or sender_for(
-        settings.twilio_account_sid, auth, settings.twilio_whatsapp_from, log, api_base=settings.twilio_api_base
+        settings.twilio_account_sid, auth, settings.twilio_whatsapp_from, log, api_base=settings.twilio_api_base,
+        status_callback=callback,
     )
     stack.push_async_callback(sender.aclose)
     return Clients(redis, store, orders, sender)
@@ -195,10 +202,13 @@ def assemble(
         shared = RedisJobQueue(redis.client, settings.redis_key_prefix, name) if redis is not None else None
         return FallbackJobQueue(shared, MemoryJobQueue(now), log, probe_every=settings.redis_probe_seconds)
 
-    outbox = Outbox(job_queue("outbox"), now)
+    # What waits to be sent lives in the order store, as durable as the orders; Redis (or memory)
+    # only while the order store cannot be reached.
+    outbox_queue = DurableQueue(orders.queue(now), job_queue("outbox"), log, now)
+    outbox = Outbox(outbox_queue, now)
     errors = ErrorReports(flows, outbox, store, admin, log, now)
     courier = Courier(outbox, clients.sender, retry, log, errors.undeliverable,
-                      template_sid=settings.admin_template_sid, template_for=admin)
+                      template_sid=settings.admin_template_sid, template_for=admin, deliveries=outbox_queue)
     waiting = WaitingOrders(job_queue("waiting-orders"), orders, outbox, admin, retry, log, now)
     sessions = Sessions(store, flows.restaurant.session_minutes)
     locks = CustomerLocks(store)
@@ -226,7 +236,7 @@ def assemble(
     validator = RequestValidator(str(token)) if token is not None else None
     services = Services(
         settings=settings, flows=flows, clock=clock, log=log, store=store, orders=orders, overrides=overrides,
-        sessions=sessions, takeover=takeover, desk=desk, outbox=outbox, chat=chat, apology=say("error"),
+        sessions=sessions, takeover=takeover, desk=desk, outbox=outbox, courier=courier, chat=chat, apology=say("error"),
         validator=validator,
     )
     return services, (waiting, courier)
