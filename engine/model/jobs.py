@@ -65,7 +65,8 @@ class JobQueue(Protocol):
 
     async def hurry(self, now: float, limit: int | None = None) -> list[str]:
         """Make the jobs waiting after a transient failure due at ``now`` (the ``limit`` due
-        soonest, or all); their ids."""
+        soonest, or all); their ids. A claimed job is not waiting: ``claim`` takes it out of
+        those, so it is never brought forward to a second claimer while it is being sent."""
         ...
 
     async def pending(self) -> int:

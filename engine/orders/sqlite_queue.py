@@ -75,7 +75,9 @@ class SqliteJobQueue:
                 "SELECT id, payload FROM outbox WHERE state != 'done' AND due <= ? ORDER BY due, id LIMIT ?",
                 (now, limit),
             ).fetchall()
-            db.executemany("UPDATE outbox SET due = ? WHERE id = ?", [(now + lease, row[0]) for row in rows])
+            # In flight: no longer retrying, so nothing brings it forward to a second claimer.
+            db.executemany("UPDATE outbox SET due = ?, state = 'waiting' WHERE id = ?",
+                           [(now + lease, row[0]) for row in rows])
             return [Job(row[0], row[1]) for row in rows]
 
         return await self._do(claim)

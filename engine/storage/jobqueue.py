@@ -64,6 +64,7 @@ class MemoryJobQueue:
         for _, id in due:
             payload, _ = self._jobs[id]
             self._jobs[id] = (payload, now + lease)
+            self._retrying.discard(id)  # in flight: nothing may bring it forward to a second claimer
             claimed.append(Job(id, payload))
         return claimed
 

@@ -38,6 +38,7 @@ for _, id in ipairs(ids) do
   local payload = redis.call('hget', KEYS[2], id)
   if payload then
     redis.call('zadd', KEYS[1], ARGV[2], id)
+    redis.call('srem', KEYS[3], id)
     table.insert(claimed, id)
     table.insert(claimed, payload)
   else
@@ -110,7 +111,7 @@ class RedisJobQueue:
         return bool(await self._add(keys=[self._due, self._jobs, self._done + id], args=[id, payload, repr(due)]))
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Job]:
-        flat = await self._claim(keys=[self._due, self._jobs], args=[repr(now), repr(now + lease), limit])
+        flat = await self._claim(keys=[self._due, self._jobs, self._retrying], args=[repr(now), repr(now + lease), limit])
         return [Job(_text(flat[i]), _text(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def reschedule(self, id: str, payload: str, due: float, retrying: bool = False) -> None:

@@ -80,7 +80,8 @@ end;
 $$;
 
 -- Due jobs, oldest first, each hidden for `lease` seconds; two callers never get the same job
--- (skip locked: a job another caller is claiming is left to it).
+-- (skip locked: a job another caller is claiming is left to it). A claimed job is in flight, no
+-- longer 'retrying', so outbox_hurry never hands it to a second caller.
 create or replace function public.outbox_claim(at_time double precision, lease double precision, max_jobs integer)
 returns table (job_id text, job_payload text)
 language sql
@@ -93,7 +94,7 @@ as $$
         limit max_jobs
         for update skip locked
     )
-    update public.outbox as o set due = at_time + lease
+    update public.outbox as o set due = at_time + lease, state = 'waiting'
     from picked where o.id = picked.id
     returning o.id, o.payload
 $$;
