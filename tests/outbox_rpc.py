@@ -31,6 +31,8 @@ class OutboxRpc:
         self.at = 0.0
         self.queue = SqliteJobQueue(self._write, lambda: self.at)
         self.calls: list[str] = []
+        self.failing = False
+        """True: every call answers 503, as a Supabase that is down."""
         self.route = router.post(path__regex=r"/rpc/outbox_[a-z]+$").mock(side_effect=self._call)
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -54,6 +56,8 @@ class OutboxRpc:
         name = request.url.path.rsplit("/", 1)[1]
         args: dict[str, Any] = json.loads(request.content)
         self.calls.append(name)
+        if self.failing:
+            return httpx.Response(503, json={"code": "PGRST001", "message": "Database client error"})
         queue = self.queue
         result: Any = None
         if "at_time" in args:
