@@ -191,18 +191,28 @@ class FallbackJobQueue:
         return self.redis if await self._use_redis() else None
 
     async def _keep_copies(self, redis: RedisQueueLike) -> None:
-        """Put the copies back if Redis lost its data; forget those finished by anyone."""
+        """Put the copies back if Redis lost its data; forget those finished by anyone. With no
+        copy to keep this costs nothing (an idle instance writes nothing to Redis)."""
+        if not self._copies:
+            self._epoch = None
+            return
         epoch = await redis.epoch()
-        if self._epoch is not None and epoch != self._epoch and self._copies:
+        if self._epoch is not None and epoch != self._epoch:
             restored = 0
             for id, (payload, due) in list(self._copies.items()):
                 restored += await redis.add(id, payload, due)
             self._log.warning("%s (%d)", EMPTIED, restored)
-        elif self._copies:
+        else:
             waiting = await redis.known(list(self._copies))
             for id in [id for id in self._copies if id not in waiting]:
                 del self._copies[id]
         self._epoch = epoch
+
+    async def _copy(self, redis: RedisQueueLike, id: str, payload: str, due: float) -> None:
+        """Keep a copy of a job now in Redis; the first copy takes Redis's epoch to compare with."""
+        if self._epoch is None:
+            self._epoch = await redis.epoch()
+        self._copies[id] = (payload, due)
 
     async def add(self, id: str, payload: str, due: float) -> bool:
         redis = await self._redis_now()
@@ -210,7 +220,7 @@ class FallbackJobQueue:
             try:
                 added = await redis.add(id, payload, due)
                 if added:
-                    self._copies[id] = (payload, due)
+                    await self._copy(redis, id, payload, due)
                 return added
             except REDIS_DOWN as error:
                 self._lost(error)
@@ -231,7 +241,7 @@ class FallbackJobQueue:
         if redis is not None:
             try:
                 await redis.reschedule(id, payload, due, retrying)
-                self._copies[id] = (payload, due)
+                await self._copy(redis, id, payload, due)
                 return
             except REDIS_DOWN as error:
                 self._lost(error)
