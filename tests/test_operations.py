@@ -62,6 +62,7 @@ from engine.http.app import create_app
 from engine.http.settings import load_settings
 from engine.http.wiring import SERVICES, Given, Services
 from engine.orders.sqlite import SqliteOrderStore
+from engine.orders.store import OrderStoreError
 from engine.orders.supabase import SupabaseOrderStore
 from engine.runtime.phones import mask, normalise_whatsapp, whatsapp_id
 from engine.service.courier import Courier
@@ -564,3 +565,24 @@ def test_without_twilio_credentials_every_send_is_written_to_the_log_marked(tmp_
     with sqlite3.connect(tmp_path / "data" / "orders.sqlite3") as db:
         assert db.execute("select number, customer, total, status from orders").fetchall() == [
             (1001, ANA_E164, 75, "listo")]
+
+
+async def test_a_supabase_project_without_the_outbox_migration_does_not_start(flows, fake, log):
+    missing = {"code": "PGRST202", "details": None, "hint": None,
+               "message": "Could not find the function public.outbox_pending without parameters in the schema cache"}
+    with respx.mock(base_url=f"{SUPABASE}/rest/v1", assert_all_mocked=True) as router:
+        router.post(path__regex=r"/rpc/outbox_[a-z]+$").respond(404, json=missing)
+        store = await SupabaseOrderStore.connect(SUPABASE, SERVICE_KEY)
+        with pytest.raises(OrderStoreError, match="PGRST202.*supabase db push"):
+            async with running(settings_for(), flows, clock=RunningClock(), log=log,
+                               sender=twilio_sender(fake, log), orders=store, retry=FAST):
+                pass  # pragma: no cover  (never reached)
+
+
+async def test_a_supabase_that_cannot_be_reached_at_start_does_not_stop_the_service(flows, fake, postgrest, log, caplog):
+    postgrest.outbox.failing = True
+    store = await SupabaseOrderStore.connect(SUPABASE, SERVICE_KEY)
+    async with running(settings_for(), flows, clock=RunningClock(), log=log, sender=twilio_sender(fake, log),
+                       orders=store, retry=FAST) as app:
+        assert await app.say("hola")
+    assert "La base de pedidos no responde al arrancar" in caplog.text

@@ -20,7 +20,7 @@ from engine.channels.twilio.sender import Sender, sender_for
 from engine.http.settings import Settings
 from engine.logs import LOGGER
 from engine.orders.opening import open_order_store
-from engine.orders.store import OrderStore
+from engine.orders.store import OrderStore, OrderStoreUnavailable
 from engine.runtime.flows import Flows
 from engine.runtime.overrides import OVERRIDES_KEY
 from engine.service.admin import AdminDesk, SessionTakeover, StoredOverrides
@@ -177,6 +177,7 @@ async def open_clients(
     supabase_key = str(settings.supabase_key) if settings.supabase_key else None
     orders = given.orders or await open_order_store(settings.supabase_url, supabase_key, settings.orders_db_path)
     stack.push_async_callback(orders.close)
+    await check_queue(orders, log, now)
     auth = str(settings.twilio_auth_token) if settings.twilio_auth_token else None
     callback = settings.public_url + STATUS_CALLBACK_PATH if settings.public_url else None
     sender = given.sender or sender_for(
@@ -185,6 +186,16 @@ async def open_clients(
     )
     stack.push_async_callback(sender.aclose)
     return Clients(redis, store, orders, sender)
+
+
+async def check_queue(orders: OrderStore, log: logging.Logger, now: Callable[[], float]) -> None:
+    """The order store's queue answers, or the service does not start: a Supabase project without
+    the outbox migration would keep every order and notice waiting for ever. A store that cannot
+    be reached now is no reason not to start (what is sent waits in Redis meanwhile)."""
+    try:
+        await orders.queue(now).pending()
+    except OrderStoreUnavailable as error:
+        log.warning("⚠️ La base de pedidos no responde al arrancar (%s): los mensajes esperan en Redis", error)
 
 
 def assemble(

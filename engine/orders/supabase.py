@@ -159,5 +159,10 @@ def _stored(row: object, source: str) -> StoredOrder:
     raise OrderStoreError(f"{source} devolvió algo inesperado: {str(row)[:200]}")
 
 
+MISSING_FUNCTION = "PGRST202"
+"""PostgREST's code for a function the database does not have: a migration was not applied."""
+
+
 def _refused(doing: str, error: APIError) -> OrderStoreError:
-    return OrderStoreError(f"Supabase no dejó {doing}: {error.code} {error.message}")
+    hint = " (¿faltan migraciones? aplica supabase/migrations con `supabase db push`)" if error.code == MISSING_FUNCTION else ""
+    return OrderStoreError(f"Supabase no dejó {doing}: {error.code} {error.message}{hint}")
