@@ -80,7 +80,7 @@ class OutboxRpc:
         elif name == "outbox_track":
             tracked = await queue.track(args["job_sid"], args["new_status"], args["new_code"])
             result = [] if tracked is None else [
-                {"job_id": tracked.id, "job_payload": tracked.payload, "before": tracked.before}]
+                {"job_id": tracked.id, "job_payload": tracked.payload, "before": tracked.before, "moved": tracked.moved}]
         elif name == "outbox_reopen":
             result = await queue.reopen(args["job_id"], args["job_payload"], args["job_due"])
         else:

@@ -303,13 +303,13 @@ def test_a_message_status_only_moves_forward_and_unknown_sids_are_ignored(db):
     call(db, "outbox_claim", 1000.0, 60.0, 10)
     call(db, "outbox_finish", "notice", sid, 9999.0, 1000.0)
     assert call(db, "outbox_track", other, "delivered", None) == []
-    assert call(db, "outbox_track", sid, "delivered", None) == [("notice", "body", "queued")]
-    assert call(db, "outbox_track", sid, "sent", None) == []  # late: delivered stays
-    assert call(db, "outbox_track", sid, "delivered", None) == []  # twice: no news
-    assert call(db, "outbox_track", sid, "read", None) == [("notice", "body", "delivered")]
-    assert call(db, "outbox_track", sid, "failed", 30008) == []
+    assert call(db, "outbox_track", sid, "delivered", None) == [("notice", "body", "queued", True)]
+    assert call(db, "outbox_track", sid, "sent", None) == [("notice", "body", "delivered", False)]  # late: stays
+    assert call(db, "outbox_track", sid, "delivered", None) == [("notice", "body", "delivered", False)]  # twice
+    assert call(db, "outbox_track", sid, "read", None) == [("notice", "body", "delivered", True)]
+    assert call(db, "outbox_track", sid, "failed", 30008) == [("notice", "body", "read", False)]
     assert db.execute("select status, error_code from public.outbox").fetchone() == ("read", None)
-    assert call(db, "outbox_track", sid, "paused", None) == []  # not a status of a message
+    assert call(db, "outbox_track", sid, "paused", None) == [("notice", "body", "read", False)]  # no status
 
 
 def test_the_ranks_are_the_services(db):
@@ -322,8 +322,8 @@ def test_a_failure_is_recorded_once_and_a_reopened_job_forgets_its_old_message(d
     one(db, "outbox_add", "admin", "text", 1000.0, 1000.0)
     call(db, "outbox_claim", 1000.0, 60.0, 10)
     call(db, "outbox_finish", "admin", sid, 9999.0, 1000.0)
-    assert call(db, "outbox_track", sid, "failed", 63016) == [("admin", "text", "queued")]
-    assert call(db, "outbox_track", sid, "undelivered", 63016) == []  # a second failure: no news
+    assert call(db, "outbox_track", sid, "failed", 63016) == [("admin", "text", "queued", True)]
+    assert call(db, "outbox_track", sid, "undelivered", 63016) == [("admin", "text", "failed", False)]  # no news
     assert db.execute("select error_code from public.outbox").fetchone() == (63016,)
     assert one(db, "outbox_reopen", "admin", "template", 1001.0) is True
     assert call(db, "outbox_track", sid, "delivered", None) == []  # the old message's late callback

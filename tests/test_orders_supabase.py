@@ -266,8 +266,10 @@ async def test_the_outbox_queue_calls_the_migrations_functions(api, store):
     calls["wake"].respond(204)
     calls["hurry"].respond(200, json=["a"])
     calls["pending"].respond(200, json=3)
-    calls["track"].mock(side_effect=[httpx.Response(200, json=[{"job_id": "a", "job_payload": "pa", "before": "queued"}]),
-                                     httpx.Response(200, json=[])])
+    calls["track"].mock(side_effect=[
+        httpx.Response(200, json=[{"job_id": "a", "job_payload": "pa", "before": "queued", "moved": True}]),
+        httpx.Response(200, json=[{"job_id": "a", "job_payload": "pa", "before": "delivered", "moved": False}]),
+        httpx.Response(200, json=[])])
     calls["reopen"].respond(200, json=False)
     queue = store.queue(lambda: 500.0)
     sid = "SM" + "f" * 32
@@ -280,8 +282,10 @@ async def test_the_outbox_queue_calls_the_migrations_functions(api, store):
     assert await queue.hurry(530.0, 1) == ["a"]
     assert await queue.pending() == 3
     tracked = await queue.track(sid, "delivered", None)
-    assert (tracked.id, tracked.before, tracked.status) == ("a", "queued", "delivered")
-    assert await queue.track(sid, "sent", None) is None
+    assert (tracked.id, tracked.before, tracked.status, tracked.moved) == ("a", "queued", "delivered", True)
+    late = await queue.track(sid, "sent", None)
+    assert (late.before, late.moved) == ("delivered", False)
+    assert await queue.track(sid, "read", None) is None  # an unknown SID
     assert await queue.reopen("gone", "x", 1.0) is False
 
     sent = {name: [json.loads(call.request.content) for call in route.calls] for name, route in calls.items()}
@@ -294,7 +298,8 @@ async def test_the_outbox_queue_calls_the_migrations_functions(api, store):
         "hurry": [{"at_time": 530.0, "max_jobs": 1}],
         "pending": [{}],
         "track": [{"job_sid": sid, "new_status": "delivered", "new_code": None},
-                  {"job_sid": sid, "new_status": "sent", "new_code": None}],
+                  {"job_sid": sid, "new_status": "sent", "new_code": None},
+                  {"job_sid": sid, "new_status": "read", "new_code": None}],
         "reopen": [{"job_id": "gone", "job_payload": "x", "job_due": 1.0}],
     }
     assert all(route.calls.last.request.headers["apikey"] == SERVICE_KEY for route in calls.values())

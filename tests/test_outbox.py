@@ -92,6 +92,7 @@ async def build(fake, log):
             reports.append(failure)
 
         options.setdefault("poll", 0.02)
+        options.setdefault("early_wait", 0.0)  # an unknown message's callback is ignored at once
         outbox = Outbox(queue)
         courier = Courier(outbox, sender, policy, log, report=report, lease=5.0, **options)
         courier.start()
@@ -395,6 +396,36 @@ async def test_a_63016_reported_later_without_a_template_waits_for_the_admin_to_
     await app.outbox.wake()  # the admin wrote: the window is open
     [_, again] = await sent_and_recorded(fake, app, 2)
     assert again.form["Body"] == "🧾 Pedido #2005"
+
+
+async def test_a_failure_reported_before_the_send_was_recorded_is_not_lost(fake, prefix, build, tmp_path):  # noqa: F811
+    """Twilio may call back before the answer to the send is written down (a slow order store):
+    the callback waits for it instead of taking the message for an unknown one."""
+    app = await build(SHARED_REDIS, prefix, store=tmp_path / "orders.sqlite3", template_sid=TEMPLATE,
+                      template_for=ADMIN, early_wait=5.0)
+    queue = app.queue
+    finish, track = queue.finish, queue.track
+    recording, looked = asyncio.Event(), asyncio.Event()
+
+    async def slow_finish(id, keep, sid=None):
+        await recording.wait()
+        await finish(id, keep, sid)
+
+    async def counted_track(sid, status, code):
+        tracked = await track(sid, status, code)
+        looked.set()
+        return tracked
+
+    queue.finish, queue.track = slow_finish, counted_track
+    await app.outbox.enqueue("order:2006", ADMIN, "🧾 Pedido #2006", "order")
+    [text] = await fake.wait_for(lambda seen: len(seen) == 1 and seen[0].answered == 201)
+    early = asyncio.create_task(app.courier.track(text.sid, "failed", 63016))
+    await looked.wait()  # it looked once and found nothing: the send is not recorded yet
+    assert not early.done()
+    recording.set()
+    assert await early == "template"
+    [_, template] = await fake.wait_for(lambda seen: len(seen) == 2 and seen[1].answered == 201)
+    assert template.form["ContentSid"] == TEMPLATE
 
 
 # --- recovering from a Twilio outage ------------------------------------------------------------

@@ -84,7 +84,8 @@ def client(flows, tmp_path_factory) -> Iterator[Client]:
     log = logging.getLogger("test.status_route")
     given_parts = Given(clock=ManualClock(datetime(2026, 11, 27, 14, 0, tzinfo=ZoneInfo("America/Mexico_City"))),
                         log=log, sender=LogSender(log),
-                        orders=SqliteOrderStore(tmp_path_factory.mktemp("status") / "orders.sqlite3"))
+                        orders=SqliteOrderStore(tmp_path_factory.mktemp("status") / "orders.sqlite3"),
+                        callback_wait=0.0)  # a callback for an unknown message is ignored at once
     app = create_app(load_settings(environ), flows, given_parts)
     with anyio.from_thread.start_blocking_portal() as portal, portal.wrap_async_context_manager(running(app)) as http:
         yield Client(portal, http)

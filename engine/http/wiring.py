@@ -75,6 +75,8 @@ class Given:
     """Default: Supabase when its URL and key are set, else SQLite. Closed with the services."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """How the courier and the waiting orders try again."""
+    callback_wait: float = 3.0
+    """How long a status callback for a message not recorded yet waits for it (seconds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,7 @@ async def open_services(settings: Settings, flows: Flows, given: Given = Given()
     try:
         async with AsyncExitStack() as stack:
             clients = await open_clients(stack, settings, given, log, lambda: clock().timestamp())
-            services, workers = assemble(settings, flows, clients, clock, log, given.retry)
+            services, workers = assemble(settings, flows, clients, clock, log, given.retry, given.callback_wait)
             for worker in workers:
                 worker.start()
                 stack.push_async_callback(worker.stop)
@@ -199,7 +201,8 @@ async def check_queue(orders: OrderStore, log: logging.Logger, now: Callable[[],
 
 
 def assemble(
-    settings: Settings, flows: Flows, clients: Clients, clock: Clock, log: logging.Logger, retry: RetryPolicy
+    settings: Settings, flows: Flows, clients: Clients, clock: Clock, log: logging.Logger, retry: RetryPolicy,
+    callback_wait: float = 3.0,
 ) -> tuple[Services, tuple[Worker, ...]]:
     """The services on ``clients``, and the workers to start for them."""
     store, orders, admin = clients.store, clients.orders, settings.admin_phone_number
@@ -219,7 +222,8 @@ def assemble(
     outbox = Outbox(outbox_queue, now)
     errors = ErrorReports(flows, outbox, store, admin, log, now)
     courier = Courier(outbox, clients.sender, retry, log, errors.undeliverable,
-                      template_sid=settings.admin_template_sid, template_for=admin, deliveries=outbox_queue)
+                      template_sid=settings.admin_template_sid, template_for=admin, deliveries=outbox_queue,
+                      early_wait=callback_wait)
     waiting = WaitingOrders(job_queue("waiting-orders"), orders, outbox, admin, retry, log, now)
     sessions = Sessions(store, flows.restaurant.session_minutes)
     locks = CustomerLocks(store)

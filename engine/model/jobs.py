@@ -27,7 +27,7 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Tracked:
-    """A status Twilio reported for a message a queue sent, and that moved its status forward."""
+    """A status Twilio reported for a message a queue sent."""
 
     id: str
     """The job's id."""
@@ -37,6 +37,8 @@ class Tracked:
     status: str
     code: int | None
     """Twilio's error code, for failed and undelivered."""
+    moved: bool = True
+    """The status moved forward (False: it was no news, and nothing was recorded)."""
 
 
 class JobQueue(Protocol):
@@ -78,8 +80,8 @@ class DeliveryLog(Protocol):
     """A queue that remembers what it sent, by Twilio's message SID, for the status callbacks."""
 
     async def track(self, sid: str, status: str, code: int | None) -> Tracked | None:
-        """Record ``status`` for the message ``sid``; None when no job sent ``sid`` (unknown, or
-        so old its record is gone) or the status does not move forward."""
+        """Record ``status`` for the message ``sid`` when it moves forward (``moved``); None when
+        no job sent ``sid`` (unknown, so old its record is gone, or not recorded yet)."""
         ...
 
     async def reopen(self, id: str, payload: str, due: float) -> bool:

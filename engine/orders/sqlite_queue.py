@@ -121,8 +121,10 @@ class SqliteJobQueue:
     async def track(self, sid: str, status: str, code: int | None) -> Tracked | None:
         def track(db: sqlite3.Connection) -> Tracked | None:
             row = db.execute("SELECT id, payload, status FROM outbox WHERE sid = ?", (sid,)).fetchone()
-            if row is None or not moves_forward(row[2], status):
+            if row is None:
                 return None
+            if not moves_forward(row[2], status):
+                return Tracked(row[0], row[1], row[2], status, code, moved=False)
             db.execute("UPDATE outbox SET status = ?, error_code = ? WHERE sid = ?", (status, code, sid))
             return Tracked(row[0], row[1], row[2], status, code)
 

@@ -63,7 +63,8 @@ class SupabaseJobQueue:
             return None
         row = rows[0]
         before = row.get("before")
-        return Tracked(str(row["job_id"]), str(row["job_payload"]), str(before) if before else None, status, code)
+        return Tracked(str(row["job_id"]), str(row["job_payload"]), str(before) if before else None, status, code,
+                       moved=row.get("moved") is True)
 
     async def reopen(self, id: str, payload: str, due: float) -> bool:
         return await self._rpc("outbox_reopen", {"job_id": id, "job_payload": payload, "job_due": due}) is True

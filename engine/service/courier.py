@@ -36,6 +36,8 @@ from engine.runtime.phones import mask, normalise_whatsapp
 from engine.service.outbox import REPORT_KIND, Outbox, OutboxItem
 from engine.service.retry import RetryPolicy
 
+EARLY_STEP = 0.25
+"""Seconds between looks for a message Twilio reports on before its send was recorded."""
 TEMPLATE_TEXT_LIMIT = 900
 """Characters of the message carried in the template's variable (WhatsApp caps a parameter)."""
 
@@ -94,6 +96,7 @@ class Courier:
         batch: int = 8,
         probe_every: float = 5.0,
         deliveries: DeliveryLog | None = None,
+        early_wait: float = 3.0,
     ) -> None:
         self._outbox = outbox
         self._queue = outbox.queue
@@ -115,6 +118,9 @@ class Courier:
         """While messages wait after a transient failure, one is tried this often (seconds)."""
         self._deliveries = deliveries
         """Where sent messages are tracked by SID (None: status callbacks are ignored)."""
+        self._early_wait = early_wait
+        """How long a callback for a SID not recorded yet waits for its send to be recorded: Twilio
+        may report a failure before the answer to the send was written down."""
         self._next_probe = 0.0
         self._probes: set[str] = set()
         """Jobs brought forward as probes: their failure is not counted as a try."""
@@ -258,8 +264,15 @@ class Courier:
         """A status callback: Twilio says message ``sid`` is now ``status`` (``code``: its error);
         what was done, in a word (``ignored``, ``recorded``, ``template``, ``window``, ``reported``)."""
         deliveries = self._deliveries
-        tracked = await deliveries.track(sid, status, code) if deliveries is not None else None
-        if deliveries is None or tracked is None:
+        if deliveries is None:
+            return "ignored"
+        tracked = await deliveries.track(sid, status, code)
+        waited = 0.0
+        while tracked is None and waited < self._early_wait:
+            await asyncio.sleep(EARLY_STEP)
+            waited += EARLY_STEP
+            tracked = await deliveries.track(sid, status, code)
+        if tracked is None or not tracked.moved:
             self._log.info("📭 Estado «%s» de un mensaje desconocido, viejo o ya superado: se ignora", status)
             return "ignored"
         item = OutboxItem.from_json(tracked.payload)

@@ -116,8 +116,9 @@ class RedisQueueLike(JobQueue, Protocol):
         """The mark of this Redis's data: a new one after it lost everything (a restart)."""
         ...
 
-    async def known(self, ids: list[str]) -> set[str]:
-        """Which of ``ids`` are waiting in the queue."""
+    async def survey(self, ids: list[str]) -> tuple[str, set[str]]:
+        """The epoch, and which of ``ids`` are waiting in the queue, in one step (a restart cannot
+        fall between the two)."""
         ...
 
 
@@ -196,31 +197,31 @@ class FallbackJobQueue:
         if not self._copies:
             self._epoch = None
             return
-        epoch = await redis.epoch()
+        epoch, waiting = await redis.survey(list(self._copies))
         if self._epoch is not None and epoch != self._epoch:
             restored = 0
             for id, (payload, due) in list(self._copies.items()):
                 restored += await redis.add(id, payload, due)
             self._log.warning("%s (%d)", EMPTIED, restored)
         else:
-            waiting = await redis.known(list(self._copies))
             for id in [id for id in self._copies if id not in waiting]:
                 del self._copies[id]
         self._epoch = epoch
 
-    async def _copy(self, redis: RedisQueueLike, id: str, payload: str, due: float) -> None:
-        """Keep a copy of a job now in Redis; the first copy takes Redis's epoch to compare with."""
+    async def _baseline(self, redis: RedisQueueLike) -> None:
+        """Before a first copy is made: the epoch of the Redis it goes to, to compare with later
+        (taken first, so a restart right after the write still shows as a new epoch)."""
         if self._epoch is None:
             self._epoch = await redis.epoch()
-        self._copies[id] = (payload, due)
 
     async def add(self, id: str, payload: str, due: float) -> bool:
         redis = await self._redis_now()
         if redis is not None:
             try:
+                await self._baseline(redis)
                 added = await redis.add(id, payload, due)
                 if added:
-                    await self._copy(redis, id, payload, due)
+                    self._copies[id] = (payload, due)
                 return added
             except REDIS_DOWN as error:
                 self._lost(error)
@@ -240,8 +241,9 @@ class FallbackJobQueue:
         redis = await self._redis_now()
         if redis is not None:
             try:
+                await self._baseline(redis)
                 await redis.reschedule(id, payload, due, retrying)
-                await self._copy(redis, id, payload, due)
+                self._copies[id] = (payload, due)
                 return
             except REDIS_DOWN as error:
                 self._lost(error)

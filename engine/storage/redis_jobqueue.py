@@ -82,6 +82,15 @@ redis.call('set', KEYS[1], ARGV[1], 'NX')
 return redis.call('get', KEYS[1])
 """
 
+_SURVEY = """
+redis.call('set', KEYS[1], ARGV[1], 'NX')
+local out = {redis.call('get', KEYS[1])}
+for n = 2, #ARGV do
+  if redis.call('hexists', KEYS[2], ARGV[n]) == 1 then table.insert(out, ARGV[n]) end
+end
+return out
+"""
+
 _WAKE = """
 local ids = redis.call('zrangebyscore', KEYS[1], '(' .. ARGV[1], '+inf')
 for _, id in ipairs(ids) do redis.call('zadd', KEYS[1], ARGV[1], id) end
@@ -103,6 +112,7 @@ class RedisJobQueue:
         self._wake = client.register_script(_WAKE)
         self._hurry = client.register_script(_HURRY)
         self._set_epoch = client.register_script(_EPOCH)
+        self._survey = client.register_script(_SURVEY)
 
     async def ping(self) -> bool:
         return bool(await self.client.ping())
@@ -134,11 +144,9 @@ class RedisJobQueue:
     async def epoch(self) -> str:
         return _text(await self._set_epoch(keys=[self._epoch], args=[uuid.uuid4().hex]))
 
-    async def known(self, ids: list[str]) -> set[str]:
-        if not ids:
-            return set()
-        present = await self.client.hmget(self._jobs, ids)
-        return {id for id, payload in zip(ids, present) if payload is not None}
+    async def survey(self, ids: list[str]) -> tuple[str, set[str]]:
+        out = await self._survey(keys=[self._epoch, self._jobs], args=[uuid.uuid4().hex, *ids])
+        return _text(out[0]), {_text(id) for id in out[1:]}
 
     async def wake(self, now: float) -> None:
         await self._wake(keys=[self._due], args=[repr(now)])

@@ -156,23 +156,26 @@ as $$
     select count(*) from public.outbox where state <> 'done'
 $$;
 
--- Records a status callback: one row when the status of the message `job_sid` moved forward
--- (with the status it had), none for an unknown or old SID or a status that is no news.
+-- Records a status callback: the message's row (with the status it had, and whether the new one
+-- moved it forward and was recorded), none for an unknown or old SID.
 create or replace function public.outbox_track(job_sid text, new_status text, new_code integer)
-returns table (job_id text, job_payload text, before text)
+returns table (job_id text, job_payload text, before text, moved boolean)
 language plpgsql
 set search_path = ''
 as $$
 declare
     found_row public.outbox;
+    forward boolean;
 begin
     select * into found_row from public.outbox where sid = job_sid for update;
-    if not found or public.outbox_rank(new_status) is null
-        or public.outbox_rank(new_status) <= coalesce(public.outbox_rank(found_row.status), -1) then
+    if not found then
         return;
     end if;
-    update public.outbox set status = new_status, error_code = new_code where sid = job_sid;
-    return query select found_row.id, found_row.payload, found_row.status;
+    forward := coalesce(public.outbox_rank(new_status) > coalesce(public.outbox_rank(found_row.status), -1), false);
+    if forward then
+        update public.outbox set status = new_status, error_code = new_code where sid = job_sid;
+    end if;
+    return query select found_row.id, found_row.payload, found_row.status, forward;
 end;
 $$;
 
