@@ -17,6 +17,8 @@ from engine.orders.store import OrderStoreError
 
 LOST = "⚠️ La base de pedidos no responde: los mensajes por enviar esperan en Redis o en memoria"
 BACK = "✅ La base de pedidos responde otra vez: los mensajes por enviar vuelven a ella"
+MOVED_KEEP = 7 * 86400
+"""How long the spare refuses an id it handed to the store (the store refuses it from then on)."""
 
 
 class DurableQueue:
@@ -62,7 +64,7 @@ class DurableQueue:
             while waiting:  # the store answers: what waited in the spare moves into it
                 job = waiting[0]
                 await self.store.add(job.id, job.payload, now)  # refused when the store has it already
-                await self.spare.finish(job.id, 7 * 86400)
+                await self.spare.finish(job.id, MOVED_KEEP)
                 waiting.pop(0)
             jobs = await self.store.claim(now, lease, limit)
         except OrderStoreError as error:
