@@ -1,4 +1,5 @@
-"""The outbox's job queue, the same rules in memory and in Redis (times passed in: no waiting)."""
+"""The job queues, the same rules in memory, in Redis and in the order store's SQLite file (times
+passed in: no waiting); the copies that put jobs back when Redis comes back empty."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 import redis
 from servicekit import SHARED_REDIS, prefix, redis_server  # noqa: F401  (fixtures)
 
-from engine.storage.jobqueue import Job, MemoryJobQueue
+from engine.orders.sqlite import SqliteOrderStore
+from engine.storage.jobqueue import FallbackJobQueue, Job, MemoryJobQueue
 from engine.storage.redis_jobqueue import RedisJobQueue
 from engine.storage.redis_store import connect
 
@@ -21,10 +23,15 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def queue(request, prefix):  # noqa: F811
+@pytest.fixture(params=["memory", "redis", "sqlite"])
+async def queue(request, prefix, tmp_path):  # noqa: F811
     if request.param == "memory":
         yield MemoryJobQueue(Clock())
+        return
+    if request.param == "sqlite":
+        store = SqliteOrderStore(tmp_path / "orders.sqlite3")
+        yield store.queue(Clock())
+        await store.close()
         return
     client = connect(SHARED_REDIS)
     yield RedisJobQueue(client, prefix)
@@ -74,6 +81,24 @@ async def test_wake_makes_every_waiting_job_due(queue):
     await queue.add("b", "2", 9000.0)
     await queue.wake(1000.0)
     assert {j.id for j in await queue.claim(1000.0, 60, 10)} == {"a", "b"}
+
+
+async def test_hurry_brings_forward_only_what_waits_after_a_transient_failure(queue):
+    for id in ("a", "b", "c", "d"):
+        await queue.add(id, id, 1000.0)
+    await queue.claim(1000.0, 60, 10)
+    await queue.reschedule("a", "a1", 5000.0, retrying=True)
+    await queue.reschedule("b", "b1", 3000.0, retrying=True)
+    await queue.reschedule("c", "c1", 2000.0)  # waiting for the 24-hour window: not a failure of Twilio's
+    await queue.reschedule("d", "d1", 4000.0, retrying=True)
+    await queue.finish("d", 60)
+    assert await queue.hurry(1000.0, 1) == ["b"]  # the one due soonest: a probe
+    assert await queue.claim(1000.0, 60, 10) == [Job("b", "b1")]
+    assert await queue.hurry(1001.0) == ["a"]  # b is in flight: never handed to a second claimer
+    assert [j.id for j in await queue.claim(1001.0, 60, 10)] == ["a"]
+    assert await queue.hurry(1001.0) == [] and await queue.claim(1050.0, 60, 10) == []  # c keeps its time
+    await queue.reschedule("a", "a2", 9000.0)  # rescheduled without a failure: no longer retrying
+    assert await queue.hurry(1002.0) == []
 
 
 async def test_the_memory_mark_expires():
@@ -145,3 +170,65 @@ async def test_jobs_added_while_redis_comes_back_are_not_wiped(redis_server):  #
         assert set(stored) == expected
     finally:
         await client.aclose()
+
+
+async def test_the_sqlite_mark_expires_on_the_queues_clock(tmp_path):
+    clock = Clock()
+    store = SqliteOrderStore(tmp_path / "orders.sqlite3")
+    queue = store.queue(clock)
+    await queue.add("e", "p", 1000.0)
+    await queue.finish("e", 60, "SM" + "1" * 32)
+    clock.now += 59
+    assert not await queue.add("e", "p", 1000.0)
+    clock.now += 2
+    assert await queue.add("e", "p", 1000.0)
+    assert await queue.pending() == 1
+    await store.close()
+
+
+def fallback(client, name: str = "outbox") -> FallbackJobQueue:
+    import logging
+
+    return FallbackJobQueue(RedisJobQueue(client, "t:", name), MemoryJobQueue(), logging.getLogger("test.jobqueue"),
+                            probe_every=0.0)
+
+
+async def test_what_waits_is_put_back_when_redis_comes_back_empty(redis_server):  # noqa: F811
+    redis_server.start()
+    client = connect(redis_server.url)
+    queue = fallback(client)
+    try:
+        for n in range(3):
+            assert await queue.add(f"job-{n}", f"payload {n}", 1000.0)
+        assert await queue.claim(900.0, 60, 10) == []  # seen once: the queue knows this Redis's epoch
+        [job] = await queue.claim(1000.0, 60, 1)
+        await queue.reschedule(job.id, "tried once", 1010.0, retrying=True)
+        redis_server.stop()
+        redis_server.start()  # a free Key Value restarted: nothing kept
+        assert redis_server.client().hlen("t:outbox:jobs") == 0
+        claimed = await queue.claim(1100.0, 60, 10)
+        assert sorted((j.id, j.payload) for j in claimed) == [
+            ("job-0", "tried once"), ("job-1", "payload 1"), ("job-2", "payload 2")]
+        assert set(redis_server.client().hkeys("t:outbox:jobs")) == {"job-0", "job-1", "job-2"}
+    finally:
+        await client.aclose()
+
+
+async def test_jobs_another_instance_finished_are_not_put_back(redis_server):  # noqa: F811
+    redis_server.start()
+    one_client, two_client = connect(redis_server.url), connect(redis_server.url)
+    one, two = fallback(one_client), fallback(two_client)
+    try:
+        await one.add("sent-by-two", "x", 1000.0)
+        await one.add("still-waiting", "y", 5000.0)
+        assert await one.claim(900.0, 60, 10) == []
+        [job] = await two.claim(1000.0, 60, 10)
+        await two.finish(job.id, 3600)
+        assert await one.claim(900.0, 60, 10) == []  # one sees that the other finished it
+        redis_server.stop()
+        redis_server.start()
+        assert await one.claim(900.0, 60, 10) == []
+        assert redis_server.client().hkeys("t:outbox:jobs") == ["still-waiting"]  # never sent twice
+    finally:
+        await one_client.aclose()
+        await two_client.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -14,6 +15,8 @@ from orderkit import delivery_order, make_order
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
+from engine.model.effects import ORDER_NUMBER_SLOT
+from engine.model.jobs import DELIVERY_STATUSES
 from engine.model.order import FULFILMENTS, STATUSES, StoredOrder
 
 SERVER = "host=127.0.0.1 port=5432 user=postgres"
@@ -60,7 +63,7 @@ def database() -> Iterator[str]:
 @pytest.fixture
 def db(database: str) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(database, autocommit=True) as connection:
-        connection.execute("truncate public.orders restart identity")
+        connection.execute("truncate public.orders, public.outbox restart identity")
         yield connection
 
 
@@ -240,3 +243,113 @@ def wait_until_blocked(db: psycopg.Connection[Any], query: str, timeout: float =
             return
         time.sleep(0.01)
     raise AssertionError("the second place_order never waited for the first")
+
+
+# --- the outbox ---------------------------------------------------------------------------------
+
+def call(db: psycopg.Connection[Any], function: str, *args: Any) -> Any:
+    """``select public.<function>(args)`` as the service role, as PostgREST calls it."""
+    marks = ", ".join(["%s"] * len(args))
+    with db.transaction():
+        db.execute("set local role service_role")
+        return db.execute(f"select * from public.{function}({marks})", list(args)).fetchall()
+
+
+def one(db: psycopg.Connection[Any], function: str, *args: Any) -> Any:
+    (row,) = call(db, function, *args)
+    return row[0]
+
+
+def test_the_outbox_keeps_the_rules_of_the_service_queues(db):
+    assert one(db, "outbox_add", "a", "pa", 1000.0, 1000.0) is True
+    assert one(db, "outbox_add", "a", "again", 1000.0, 1000.0) is False  # one event, one message
+    for id, due in (("b", 1010.0), ("c", 1030.0)):
+        one(db, "outbox_add", id, f"p{id}", due, 1000.0)
+    assert call(db, "outbox_claim", 1020.0, 60.0, 10) == [("a", "pa"), ("b", "pb")]  # due ones, oldest first
+    assert call(db, "outbox_claim", 1020.0, 60.0, 10) == []  # hidden while claimed
+    call(db, "outbox_reschedule", "a", "pa1", 2000.0, True)
+    call(db, "outbox_reschedule", "b", "pb1", 3000.0, True)
+    assert call(db, "outbox_hurry", 1021.0, 1) == [("a",)]  # a probe: the one due soonest
+    assert call(db, "outbox_claim", 1021.0, 60.0, 10) == [("a", "pa1")]
+    assert call(db, "outbox_hurry", 1022.0, None) == [("b",)]  # a claimed job is never hurried
+    assert one(db, "outbox_pending") == 3
+    call(db, "outbox_finish", "a", "SM" + "a" * 32, 1022.0 + 3600, 1022.0)
+    assert one(db, "outbox_pending") == 2
+    assert one(db, "outbox_add", "a", "pa", 1100.0, 1100.0) is False  # sent: refused while its row lasts
+    assert one(db, "outbox_add", "a", "pa", 5000.0, 5000.0) is True  # the mark ran out
+    call(db, "outbox_wake", 1023.0)
+    assert {row[0] for row in call(db, "outbox_claim", 1023.0, 60.0, 10)} == {"a", "b", "c"}
+
+
+def test_an_order_and_its_notices_are_written_together(db):
+    order = make_order("with-notices")
+    # The payload as the outbox writes it (ensure_ascii=False: the slot is in the text as it is).
+    jobs = Jsonb([{"id": "order:1", "payload": json.dumps({"body": f"Pedido nuevo #{ORDER_NUMBER_SLOT}"}, ensure_ascii=False)}])
+    placed = call(db, "place_order_and_queue", Jsonb(order.to_record()), jobs, 1000.0, ORDER_NUMBER_SLOT)
+    again = call(db, "place_order_and_queue", Jsonb(order.to_record()), jobs, 1001.0, ORDER_NUMBER_SLOT)
+    assert placed == again and placed[0][0] == 1001
+    assert db.execute("select id, payload, due from public.outbox").fetchall() == [
+        ("order:1", json.dumps({"body": "Pedido nuevo #1001"}), 1000.0)]
+    broken = make_order("broken").to_record() | {"total": 1}  # the order is refused: so is its notice
+    with pytest.raises(errors.CheckViolation):
+        call(db, "place_order_and_queue", Jsonb(broken), Jsonb([{"id": "order:2", "payload": "x"}]), 1000.0, "#")
+    assert db.execute("select count(*) from public.outbox").fetchone() == (1,)
+    assert db.execute("select count(*) from public.orders").fetchone() == (1,)
+
+
+def test_a_message_status_only_moves_forward_and_unknown_sids_are_ignored(db):
+    sid, other = "SM" + "1" * 32, "SM" + "2" * 32
+    one(db, "outbox_add", "notice", "body", 1000.0, 1000.0)
+    call(db, "outbox_claim", 1000.0, 60.0, 10)
+    call(db, "outbox_finish", "notice", sid, 9999.0, 1000.0)
+    assert call(db, "outbox_track", other, "delivered", None) == []
+    assert call(db, "outbox_track", sid, "delivered", None) == [("notice", "body", "queued", True)]
+    assert call(db, "outbox_track", sid, "sent", None) == [("notice", "body", "delivered", False)]  # late: stays
+    assert call(db, "outbox_track", sid, "delivered", None) == [("notice", "body", "delivered", False)]  # twice
+    assert call(db, "outbox_track", sid, "read", None) == [("notice", "body", "delivered", True)]
+    assert call(db, "outbox_track", sid, "failed", 30008) == [("notice", "body", "read", False)]
+    assert db.execute("select status, error_code from public.outbox").fetchone() == ("read", None)
+    assert call(db, "outbox_track", sid, "paused", None) == [("notice", "body", "read", False)]  # no status
+
+
+def test_the_ranks_are_the_services(db):
+    ranks = {status: one(db, "outbox_rank", status) for status in DELIVERY_STATUSES}
+    assert ranks == DELIVERY_STATUSES
+
+
+def test_a_failure_is_recorded_once_and_a_reopened_job_forgets_its_old_message(db):
+    sid = "SM" + "3" * 32
+    one(db, "outbox_add", "admin", "text", 1000.0, 1000.0)
+    call(db, "outbox_claim", 1000.0, 60.0, 10)
+    call(db, "outbox_finish", "admin", sid, 9999.0, 1000.0)
+    assert call(db, "outbox_track", sid, "failed", 63016) == [("admin", "text", "queued", True)]
+    assert call(db, "outbox_track", sid, "undelivered", 63016) == [("admin", "text", "failed", False)]  # no news
+    assert db.execute("select error_code from public.outbox").fetchone() == (63016,)
+    assert one(db, "outbox_reopen", "admin", "template", 1001.0) is True
+    assert call(db, "outbox_track", sid, "delivered", None) == []  # the old message's late callback
+    assert call(db, "outbox_claim", 1001.0, 60.0, 10) == [("admin", "template")]
+    assert one(db, "outbox_reopen", "nobody", "x", 1.0) is False
+
+
+def test_two_claiming_at_once_never_get_the_same_job(db, database):
+    for id in ("first", "second"):
+        one(db, "outbox_add", id, id, 1000.0, 1000.0)
+    with psycopg.connect(database) as holding:
+        holding.execute("set role service_role")
+        taken = holding.execute("select * from public.outbox_claim(1000, 60, 1)").fetchall()  # not committed
+        other = call(db, "outbox_claim", 1000.0, 60.0, 10)  # skips the locked row instead of waiting
+        holding.commit()
+    assert taken == [("first", "first")] and other == [("second", "second")]
+
+
+def test_only_the_service_role_reaches_the_outbox(db):
+    one(db, "outbox_add", "private", "x", 1000.0, 1000.0)
+    for role in ("anon", "authenticated"):
+        with db.transaction(force_rollback=True):
+            db.execute(f"set local role {role}")
+            with pytest.raises(errors.InsufficientPrivilege):
+                db.execute("select * from public.outbox")
+        with db.transaction(force_rollback=True):
+            db.execute(f"set local role {role}")
+            with pytest.raises(errors.InsufficientPrivilege):
+                db.execute("select public.outbox_pending()")

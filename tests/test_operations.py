@@ -9,9 +9,10 @@ created by the outbox worker, and the background workers (outbox, waiting orders
 alongside the test while it waits on conditions with deadlines.
 
 - Supabase: ``SupabaseOrderStore.connect`` with respx at PostgREST's HTTP boundary; a small fake
-  of the ``orders`` table answers ``/rest/v1/rpc/place_order`` as the migration's function does
-  (idempotent on ``order_key``, numbers from 1042), or fails as told (503, a gateway's 502 page,
-  a network error).
+  of the ``orders`` table answers ``/rest/v1/rpc/place_order`` (and ``place_order_and_queue``, which
+  also queues the order's notices) as the migration's functions do (idempotent on ``order_key``,
+  numbers from 1042), or fails as told (503, a gateway's 502 page, a network error); the
+  ``outbox`` functions are answered by ``tests/outbox_rpc.py``.
 - Twilio: the real ``TwilioSender`` (twilio's async client) against ``tests/twilio_fake.py``.
 - Sessions: memory, or a prefix of the test's own on the shared Redis.
 - Without Twilio credentials: a real server process (``servicekit.Server``) and its log.
@@ -53,6 +54,7 @@ from servicekit import (  # noqa: F401  (prefix is a fixture)
     signature,
     wait_for,
 )
+from outbox_rpc import OutboxRpc
 from twilio_fake import TwilioFake
 
 from engine.channels.twilio.sender import BaseUrlTwilioHttpClient, TwilioSender
@@ -60,6 +62,7 @@ from engine.http.app import create_app
 from engine.http.settings import load_settings
 from engine.http.wiring import SERVICES, Given, Services
 from engine.orders.sqlite import SqliteOrderStore
+from engine.orders.store import OrderStoreError
 from engine.orders.supabase import SupabaseOrderStore
 from engine.runtime.phones import mask, normalise_whatsapp, whatsapp_id
 from engine.service.courier import Courier
@@ -115,18 +118,20 @@ class Postgrest:
     from here). Failures
     queued in ``failures`` answer the next ``place_order`` calls instead, one each."""
 
-    def __init__(self, router: respx.MockRouter) -> None:
+    def __init__(self, router: respx.MockRouter, outbox: OutboxRpc) -> None:
+        self.outbox = outbox
         self.rows: dict[str, dict[str, Any]] = {}
         self.failures: deque[httpx.Response | Exception] = deque()
         self.payloads: list[dict[str, Any]] = []
         self.answered: list[int] = []
         """HTTP status of each ``place_order`` call (0: the network failed)."""
-        self.place_order = router.post("/rpc/place_order").mock(side_effect=self._place_order)
+        self.place_order = router.post(path__regex=r"/rpc/place_order(_and_queue)?$").mock(side_effect=self._place_order)
 
     def _place_order(self, request: httpx.Request) -> httpx.Response:
         assert request.headers["apikey"] == SERVICE_KEY
         assert request.headers["authorization"] == f"Bearer {SERVICE_KEY}"
-        payload = json.loads(request.content)["payload"]
+        args = json.loads(request.content)
+        payload = args["payload"]
         self.payloads.append(payload)
         if self.failures:
             failure = self.failures.popleft()
@@ -141,6 +146,8 @@ class Postgrest:
             row = {**payload, "number": 1042 + len(self.rows), "status": "nuevo", "placed_at": placed,
                    "created_at": stamp, "updated_at": stamp}
             self.rows[payload["order_key"]] = row
+        if request.url.path.endswith("_and_queue"):  # in the same transaction, in the real function
+            self.outbox.add_jobs(args["jobs"], row["number"], args["due"], args["slot"])
         self.answered.append(200)
         return httpx.Response(200, json=row)
 
@@ -171,10 +178,12 @@ def log(caplog: pytest.LogCaptureFixture) -> logging.Logger:
 
 
 @pytest.fixture
-async def postgrest() -> AsyncIterator[Postgrest]:
+async def postgrest(tmp_path) -> AsyncIterator[Postgrest]:
     # Every request to Supabase must match a route: a call the store should not make fails the test.
     with respx.mock(base_url=f"{SUPABASE}/rest/v1", assert_all_mocked=True, assert_all_called=False) as router:
-        yield Postgrest(router)
+        outbox = OutboxRpc(router, tmp_path / "supabase-outbox.sqlite3")
+        yield Postgrest(router, outbox)
+        outbox.close()
 
 
 def settings_for(redis_prefix: str | None = None, supabase: bool = True) -> Any:
@@ -556,3 +565,24 @@ def test_without_twilio_credentials_every_send_is_written_to_the_log_marked(tmp_
     with sqlite3.connect(tmp_path / "data" / "orders.sqlite3") as db:
         assert db.execute("select number, customer, total, status from orders").fetchall() == [
             (1001, ANA_E164, 75, "listo")]
+
+
+async def test_a_supabase_project_without_the_outbox_migration_does_not_start(flows, fake, log):
+    missing = {"code": "PGRST202", "details": None, "hint": None,
+               "message": "Could not find the function public.outbox_pending without parameters in the schema cache"}
+    with respx.mock(base_url=f"{SUPABASE}/rest/v1", assert_all_mocked=True) as router:
+        router.post(path__regex=r"/rpc/outbox_[a-z]+$").respond(404, json=missing)
+        store = await SupabaseOrderStore.connect(SUPABASE, SERVICE_KEY)
+        with pytest.raises(OrderStoreError, match="PGRST202.*supabase db push"):
+            async with running(settings_for(), flows, clock=RunningClock(), log=log,
+                               sender=twilio_sender(fake, log), orders=store, retry=FAST):
+                pass  # pragma: no cover  (never reached)
+
+
+async def test_a_supabase_that_cannot_be_reached_at_start_does_not_stop_the_service(flows, fake, postgrest, log, caplog):
+    postgrest.outbox.failing = True
+    store = await SupabaseOrderStore.connect(SUPABASE, SERVICE_KEY)
+    async with running(settings_for(), flows, clock=RunningClock(), log=log, sender=twilio_sender(fake, log),
+                       orders=store, retry=FAST) as app:
+        assert await app.say("hola")
+    assert "La base de pedidos no responde al arrancar" in caplog.text

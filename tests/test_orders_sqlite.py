@@ -211,3 +211,23 @@ async def test_the_factory_opens_sqlite_without_supabase_settings(tmp_path):
     assert (await store.save(replace(make_order(), key="via-factory"))).number == 1001
     await store.close()
     assert (tmp_path / "x" / "orders.sqlite3").is_file()
+
+
+async def test_an_order_and_its_notices_are_written_in_one_transaction(store, tmp_path):
+    from engine.model.effects import ORDER_NUMBER_SLOT
+    from engine.model.jobs import Job
+
+    notice = [Job("order:k-1001", f'{{"body": "Pedido nuevo #{ORDER_NUMBER_SLOT}"}}')]
+    stored = await store.save(make_order("k-1001"), notice, due=1000.0)
+    again = await store.save(make_order("k-1001"), notice, due=2000.0)  # a retried webhook
+    assert stored.number == again.number == 1001
+    queue = store.queue(lambda: 1000.0)
+    assert await queue.claim(1000.0, 60, 10) == [Job("order:k-1001", '{"body": "Pedido nuevo #1001"}')]
+    assert await queue.pending() == 1  # queued once
+
+    refused = make_order("k-bad", total=1)  # the table refuses the order: its notice is not queued either
+    with pytest.raises(OrderStoreError):
+        await store.save(refused, [Job("order:k-bad", "x")], due=1000.0)
+    assert await queue.pending() == 1
+    with sqlite3.connect(tmp_path / "orders.sqlite3") as db:
+        assert db.execute("SELECT id FROM outbox").fetchall() == [("order:k-1001",)]

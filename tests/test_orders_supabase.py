@@ -239,3 +239,84 @@ async def test_the_factory_picks_supabase_with_both_settings_and_connecting_send
 async def test_the_factory_refuses_the_anon_key_and_half_a_configuration(url, key, complaint):
     with pytest.raises(ValueError, match=complaint):
         await open_order_store(url=url, key=key, path=None)
+
+
+async def test_an_order_with_notices_is_placed_and_queued_by_one_function(api, store):
+    from engine.model.effects import ORDER_NUMBER_SLOT
+    from engine.model.jobs import Job
+
+    order = make_order("with-notice")
+    route = api.post("/rpc/place_order_and_queue").respond(200, json=row(order, number=1042))
+    stored = await store.save(order, [Job("order:abc", f"Pedido #{ORDER_NUMBER_SLOT}")], due=1000.5)
+    assert stored.number == 1042
+    body = json.loads(route.calls.last.request.content)
+    assert body == {"payload": order.to_record() | {"placed_at": "2026-11-27T14:00:00-06:00"},
+                    "jobs": [{"id": "order:abc", "payload": f"Pedido #{ORDER_NUMBER_SLOT}"}],
+                    "due": 1000.5, "slot": ORDER_NUMBER_SLOT}
+    assert_service_key(route.calls.last.request)
+
+
+async def test_the_outbox_queue_calls_the_migrations_functions(api, store):
+    calls = {name: api.post(f"/rpc/outbox_{name}") for name in
+             ("add", "claim", "reschedule", "finish", "wake", "hurry", "pending", "track", "reopen")}
+    calls["add"].respond(200, json=True)
+    calls["claim"].respond(200, json=[{"job_id": "a", "job_payload": "pa"}])
+    calls["reschedule"].respond(204)
+    calls["finish"].respond(204)
+    calls["wake"].respond(204)
+    calls["hurry"].respond(200, json=["a"])
+    calls["pending"].respond(200, json=3)
+    calls["track"].mock(side_effect=[
+        httpx.Response(200, json=[{"job_id": "a", "job_payload": "pa", "before": "queued", "moved": True}]),
+        httpx.Response(200, json=[{"job_id": "a", "job_payload": "pa", "before": "delivered", "moved": False}]),
+        httpx.Response(200, json=[])])
+    calls["reopen"].respond(200, json=False)
+    queue = store.queue(lambda: 500.0)
+    sid = "SM" + "f" * 32
+
+    assert await queue.add("a", "pa", 400.0) is True
+    assert [(job.id, job.payload) for job in await queue.claim(500.0, 60.0, 8)] == [("a", "pa")]
+    await queue.reschedule("a", "pa1", 510.0, retrying=True)
+    await queue.finish("a", 3600.0, sid)
+    await queue.wake(520.0)
+    assert await queue.hurry(530.0, 1) == ["a"]
+    assert await queue.pending() == 3
+    tracked = await queue.track(sid, "delivered", None)
+    assert (tracked.id, tracked.before, tracked.status, tracked.moved) == ("a", "queued", "delivered", True)
+    late = await queue.track(sid, "sent", None)
+    assert (late.before, late.moved) == ("delivered", False)
+    assert await queue.track(sid, "read", None) is None  # an unknown SID
+    assert await queue.reopen("gone", "x", 1.0) is False
+
+    sent = {name: [json.loads(call.request.content) for call in route.calls] for name, route in calls.items()}
+    assert sent == {
+        "add": [{"job_id": "a", "job_payload": "pa", "job_due": 400.0, "at_time": 500.0}],
+        "claim": [{"at_time": 500.0, "lease": 60.0, "max_jobs": 8}],
+        "reschedule": [{"job_id": "a", "job_payload": "pa1", "job_due": 510.0, "retrying": True}],
+        "finish": [{"job_id": "a", "job_sid": sid, "kept_until": 4100.0, "at_time": 500.0}],
+        "wake": [{"at_time": 520.0}],
+        "hurry": [{"at_time": 530.0, "max_jobs": 1}],
+        "pending": [{}],
+        "track": [{"job_sid": sid, "new_status": "delivered", "new_code": None},
+                  {"job_sid": sid, "new_status": "sent", "new_code": None},
+                  {"job_sid": sid, "new_status": "read", "new_code": None}],
+        "reopen": [{"job_id": "gone", "job_payload": "x", "job_due": 1.0}],
+    }
+    assert all(route.calls.last.request.headers["apikey"] == SERVICE_KEY for route in calls.values())
+
+
+async def test_the_outbox_queue_fails_as_the_order_store_does(api, store):
+    from engine.orders.store import OrderStoreError, OrderStoreUnavailable
+
+    queue = store.queue(lambda: 500.0)
+    api.post("/rpc/outbox_claim").mock(side_effect=[httpx.ConnectError("refused"), httpx.Response(503, text="down"),
+                                                    httpx.Response(404, json={"code": "PGRST202", "message": "no such function"}),
+                                                    httpx.Response(200, json={"not": "rows"})])
+    for _ in range(2):
+        with pytest.raises(OrderStoreUnavailable):
+            await queue.claim(500.0, 60.0, 8)
+    with pytest.raises(OrderStoreError, match="PGRST202") as refused:  # the migration was not applied
+        await queue.claim(500.0, 60.0, 8)
+    assert not isinstance(refused.value, OrderStoreUnavailable)
+    with pytest.raises(OrderStoreError, match="outbox_claim devolvió algo inesperado"):
+        await queue.claim(500.0, 60.0, 8)

@@ -15,7 +15,9 @@ from servicekit import SHARED_REDIS, prefix, redis_server  # noqa: F401  (fixtur
 from twilio_fake import HANG, TwilioFake, created, error, status
 
 from engine.channels.twilio.sender import BaseUrlTwilioHttpClient, TwilioSender
+from engine.orders.sqlite import SqliteOrderStore
 from engine.service.courier import Courier, Undeliverable
+from engine.service.durable import DurableQueue
 from engine.service.outbox import REPORT_KIND, Outbox
 from engine.service.retry import RetryPolicy
 from engine.storage.jobqueue import FallbackJobQueue, MemoryJobQueue
@@ -50,16 +52,20 @@ class App:
 
     outbox: Outbox
     courier: Courier
-    queue: FallbackJobQueue
+    queue: FallbackJobQueue | DurableQueue
     sender: TwilioSender
     client: object
     reports: list[Undeliverable] = field(default_factory=list)
+    orders: SqliteOrderStore | None = None
+    """The order store whose outbox table is the queue (``build(..., store=path)``)."""
 
     async def close(self) -> None:
         """Stop as the app's lifespan would (closing twice is harmless)."""
         await self.courier.stop()
         await self.sender.aclose()
         await self.client.aclose()
+        if self.orders is not None:
+            await self.orders.close()
 
 
 @pytest.fixture
@@ -68,21 +74,29 @@ async def build(fake, log):
     failed or not, so no worker outlives its test."""
     apps: list[App] = []
 
-    async def make(redis_url: str, prefix: str, policy: RetryPolicy = FAST, **options) -> App:  # noqa: F811
+    async def make(redis_url: str, prefix: str, policy: RetryPolicy = FAST, store=None, **options) -> App:  # noqa: F811
+        """``store``: a SQLite file whose outbox is the queue (Redis the spare), as the service runs."""
         client = connect(redis_url)
-        queue = FallbackJobQueue(RedisJobQueue(client, prefix), MemoryJobQueue(), log, probe_every=0.05)
+        queue = spare = FallbackJobQueue(RedisJobQueue(client, prefix), MemoryJobQueue(), log, probe_every=0.05)
+        orders = None
+        if store is not None:
+            orders = SqliteOrderStore(store)
+            queue = DurableQueue(orders.queue(time.time), spare, log, time.time)
+            options.setdefault("deliveries", queue)
         sender = TwilioSender("AC" + "1" * 32, "outbox-test-token", "whatsapp:+14155238886", log, timeout=0.5,
-                              http_client=lambda: BaseUrlTwilioHttpClient(fake.url))
+                              http_client=lambda: BaseUrlTwilioHttpClient(fake.url),
+                              status_callback="https://bot.example.test/twilio/status")
         reports: list[Undeliverable] = []
 
         async def report(failure: Undeliverable) -> None:
             reports.append(failure)
 
         options.setdefault("poll", 0.02)
+        options.setdefault("early_wait", 0.0)  # an unknown message's callback is ignored at once
         outbox = Outbox(queue)
         courier = Courier(outbox, sender, policy, log, report=report, lease=5.0, **options)
         courier.start()
-        apps.append(App(outbox, courier, queue, sender, client, reports))
+        apps.append(App(outbox, courier, queue, sender, client, reports, orders))
         return apps[-1]
 
     yield make
@@ -108,7 +122,8 @@ async def test_a_message_is_delivered_and_leaves_the_outbox(fake, prefix, build)
     app = await build(SHARED_REDIS, prefix)
     assert await app.outbox.enqueue("order:1001", ADMIN, "🧾 Pedido #1001", "order")
     [request] = await fake.wait_for(lambda seen: len(seen) == 1)
-    assert request.form == {"From": "whatsapp:+14155238886", "To": "whatsapp:+5215512345678", "Body": "🧾 Pedido #1001"}
+    assert request.form == {"From": "whatsapp:+14155238886", "To": "whatsapp:+5215512345678", "Body": "🧾 Pedido #1001",
+                            "StatusCallback": "https://bot.example.test/twilio/status"}
     await until(lambda: _empty(app), what="the outbox to empty")
 
 
@@ -308,3 +323,163 @@ async def test_outside_the_window_only_the_admin_gets_the_template(fake, prefix,
     await app.outbox.enqueue("order", ADMIN, "🧾 Pedido #1001", "order")
     sent = await fake.wait_for(lambda rs: any(r.form.get("ContentSid") for r in rs))
     assert [r.form.get("ContentSid") for r in sent if r.answered == 201] == [TEMPLATE]
+
+
+
+# --- status callbacks ---------------------------------------------------------------------------
+
+def outbox_rows(path) -> dict[str, tuple]:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return {row[0]: row[1:] for row in db.execute("SELECT id, state, sid, status, error_code FROM outbox")}
+
+
+async def sent_and_recorded(fake, app: App, count: int) -> list:
+    """The first ``count`` messages Twilio accepted, once the outbox has recorded their SIDs."""
+    sent = await fake.wait_for(lambda seen: len([r for r in seen if r.answered == 201]) >= count)
+    await until(lambda: _empty(app), what="the outbox to record the sends")
+    return [r for r in sent if r.answered == 201][:count]
+
+
+async def test_statuses_are_recorded_per_message_and_never_move_backwards(fake, prefix, build, tmp_path):  # noqa: F811
+    path = tmp_path / "orders.sqlite3"
+    app = await build(SHARED_REDIS, prefix, store=path)
+    await app.outbox.enqueue("order:2001", ADMIN, "🧾 Pedido #2001", "order")
+    [message] = await sent_and_recorded(fake, app, 1)
+    assert outbox_rows(path)["order:2001"] == ("done", message.sid, "queued", None)
+    assert [await app.courier.track(message.sid, status, None) for status in ("delivered", "sent", "delivered", "read")] == [
+        "recorded", "ignored", "ignored", "recorded"]  # out of order and twice: no step back
+    assert outbox_rows(path)["order:2001"] == ("done", message.sid, "read", None)
+    assert await app.courier.track("SM" + "0" * 32, "delivered", None) == "ignored"  # unknown: nothing done
+    assert len(fake.requests) == 1 and app.reports == []
+
+
+async def test_a_63016_reported_later_for_the_admin_sends_the_template_once(fake, prefix, build, tmp_path):  # noqa: F811
+    path = tmp_path / "orders.sqlite3"
+    app = await build(SHARED_REDIS, prefix, store=path, template_sid=TEMPLATE, template_for=ADMIN)
+    await app.outbox.enqueue("order:2002", ADMIN, "🧾 Pedido #2002\nTotal: $75", "order")
+    [text] = await sent_and_recorded(fake, app, 1)
+    assert text.form["Body"].startswith("🧾 Pedido #2002")  # Twilio accepted it: queued, for now
+    assert await app.courier.track(text.sid, "failed", 63016) == "template"
+    [_, template] = await sent_and_recorded(fake, app, 2)
+    assert template.form["ContentSid"] == TEMPLATE and "Body" not in template.form
+    assert json.loads(template.form["ContentVariables"]) == {"1": "🧾 Pedido #2002 · Total: $75"}
+    assert await app.courier.track(text.sid, "failed", 63016) == "ignored"  # the same callback twice
+    assert await app.courier.track(text.sid, "undelivered", 63016) == "ignored"  # the old message, late
+    assert await app.courier.track(template.sid, "delivered", None) == "recorded"
+    assert outbox_rows(path)["order:2002"] == ("done", template.sid, "delivered", None)
+    assert len(fake.requests) == 2 and app.reports == []
+
+
+async def test_a_later_failure_to_a_customer_is_reported_to_the_admin_once(fake, prefix, build, tmp_path):  # noqa: F811
+    app = await build(SHARED_REDIS, prefix, store=tmp_path / "orders.sqlite3", template_sid=TEMPLATE, template_for=ADMIN)
+    await app.outbox.enqueue("status:2003", CUSTOMER, "Tu pedido #2003 está listo", "status")
+    await app.outbox.enqueue("status:2004", CUSTOMER, "Tu pedido #2004 está listo", "status")
+    first, second = await sent_and_recorded(fake, app, 2)
+    assert await app.courier.track(first.sid, "sent", None) == "recorded"
+    assert await app.courier.track(first.sid, "undelivered", 63003) == "reported"
+    assert await app.courier.track(first.sid, "failed", 63003) == "ignored"
+    assert await app.courier.track(second.sid, "failed", 63016) == "reported"  # a customer gets no template
+    assert [(r.event_id, r.to, r.code) for r in app.reports] == [("status:2003", CUSTOMER, 63003),
+                                                                  ("status:2004", CUSTOMER, 63016)]
+    assert "no está en WhatsApp (63003)" in app.reports[0].describe()
+    assert len(fake.requests) == 2  # nothing sent again
+
+
+async def test_a_63016_reported_later_without_a_template_waits_for_the_admin_to_write(fake, prefix, build, tmp_path):  # noqa: F811
+    app = await build(SHARED_REDIS, prefix, store=tmp_path / "orders.sqlite3", template_for=ADMIN, window_retry=3600)
+    await app.outbox.enqueue("order:2005", ADMIN, "🧾 Pedido #2005", "order")
+    [first] = await sent_and_recorded(fake, app, 1)
+    assert await app.courier.track(first.sid, "failed", 63016) == "window"
+    assert await app.queue.pending() == 1 and app.reports == []
+    await app.outbox.wake()  # the admin wrote: the window is open
+    [_, again] = await sent_and_recorded(fake, app, 2)
+    assert again.form["Body"] == "🧾 Pedido #2005"
+
+
+async def test_a_failure_reported_before_the_send_was_recorded_is_not_lost(fake, prefix, build, tmp_path):  # noqa: F811
+    """Twilio may call back before the answer to the send is written down (a slow order store):
+    the callback waits for it instead of taking the message for an unknown one."""
+    app = await build(SHARED_REDIS, prefix, store=tmp_path / "orders.sqlite3", template_sid=TEMPLATE,
+                      template_for=ADMIN, early_wait=5.0)
+    queue = app.queue
+    finish, track = queue.finish, queue.track
+    recording, looked = asyncio.Event(), asyncio.Event()
+
+    async def slow_finish(id, keep, sid=None):
+        await recording.wait()
+        await finish(id, keep, sid)
+
+    async def counted_track(sid, status, code):
+        tracked = await track(sid, status, code)
+        looked.set()
+        return tracked
+
+    queue.finish, queue.track = slow_finish, counted_track
+    await app.outbox.enqueue("order:2006", ADMIN, "🧾 Pedido #2006", "order")
+    [text] = await fake.wait_for(lambda seen: len(seen) == 1 and seen[0].answered == 201)
+    early = asyncio.create_task(app.courier.track(text.sid, "failed", 63016))
+    await looked.wait()  # it looked once and found nothing: the send is not recorded yet
+    assert not early.done()
+    recording.set()
+    assert await early == "template"
+    [_, template] = await fake.wait_for(lambda seen: len(seen) == 2 and seen[1].answered == 201)
+    assert template.form["ContentSid"] == TEMPLATE
+
+
+# --- recovering from a Twilio outage ------------------------------------------------------------
+
+class Seconds:
+    """The service's clock (epoch seconds), moved by the test."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.value = start
+
+    def __call__(self) -> float:
+        return self.value
+
+
+async def test_after_twilio_fails_a_minute_everything_queued_goes_out_within_seconds_and_once(fake, log, tmp_path):
+    """Twilio answers 503 for 60 s of the service's clock, then recovers. Two instances share the
+    queue (one SQLite file) and run their rounds as the clock moves by half seconds: while Twilio
+    fails they back off (the defaults: 1 s doubling to 300 s, full jitter), and once it answers
+    every notice is out within 10 s of the service's clock, each exactly once."""
+    import random
+
+    clock = Seconds()
+    fake.default = status(503)
+    policy = RetryPolicy(random=random.Random(9).random)
+    stores = [SqliteOrderStore(tmp_path / "orders.sqlite3") for _ in range(2)]
+    senders = [TwilioSender("AC" + "1" * 32, "token", "whatsapp:+14155238886", log, timeout=2.0,
+                            http_client=lambda: BaseUrlTwilioHttpClient(fake.url)) for _ in range(2)]
+    outboxes = [Outbox(store.queue(clock), clock) for store in stores]
+    couriers = [Courier(outbox, sender, policy, log) for outbox, sender in zip(outboxes, senders)]
+    notices = [f"🧾 Pedido #{3000 + n}" for n in range(12)]
+    try:
+        for n, text in enumerate(notices):
+            await outboxes[n % 2].enqueue(f"order:{3000 + n}", ADMIN if n % 3 else CUSTOMER, text, "order")
+
+        async def rounds_until(moment: float) -> None:
+            while clock.value < moment:
+                for courier in couriers:
+                    await courier.round()
+                clock.value += 0.5
+
+        await rounds_until(clock.value + 60)
+        during_outage = len(fake.requests)
+        assert fake.sent() == [] and await outboxes[0].queue.pending() == len(notices)
+        recovered = clock.value
+        fake.default = created()
+        while await outboxes[0].queue.pending() and clock.value < recovered + 60:
+            await rounds_until(clock.value + 0.5)
+        out_after = clock.value - recovered
+    finally:
+        for sender in senders:
+            await sender.aclose()
+        for store in stores:
+            await store.close()
+    assert out_after <= 10, out_after
+    assert sorted(bodies(fake.sent())) == sorted(notices)  # every notice, once, from either instance
+    # Back-off while it failed: without it, 240 rounds would have tried each notice each time.
+    assert len(notices) * 3 <= during_outage < len(notices) * 15, during_outage

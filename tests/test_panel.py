@@ -292,6 +292,19 @@ class DownOrders:
     async def close(self) -> None:
         pass
 
+    def queue(self, now: object) -> DownQueue:
+        return DownQueue()
+
+
+class DownQueue:
+    """The queue of messages of a store that cannot be reached: every call fails as it would."""
+
+    def __getattr__(self, name: str) -> Any:
+        async def unavailable(*args: object, **kwargs: object) -> object:
+            raise OrderStoreUnavailable("down")
+
+        return unavailable
+
 
 def test_an_order_store_that_does_not_answer_gets_a_clear_503(tmp_path: Path, flows: Flows) -> None:
     for panel in build(tmp_path, flows, orders=DownOrders(), PANEL_PASSWORD=PASSWORD):

@@ -152,3 +152,22 @@ def test_sender_for_picks_twilio_only_with_all_three_settings(caplog):
     assert "Twilio" not in caplog.text
     assert isinstance(sender_for(SID, None, FROM, log), LogSender)
     assert "Faltan datos de Twilio" in caplog.text and TOKEN not in caplog.text
+
+
+async def test_every_send_asks_for_status_callbacks_when_given_a_url(fake, make_sender):
+    sender = TwilioSender(SID, TOKEN, FROM, logging.getLogger("test.sender"),
+                          http_client=lambda: BaseUrlTwilioHttpClient(fake.url),
+                          status_callback="https://bot.example.test/twilio/status")
+    try:
+        assert (await sender.send(CUSTOMER, "hola")).sent
+        assert (await sender.send_template(CUSTOMER, "HX" + "a" * 32, {"1": "x"})).sent
+    finally:
+        await sender.aclose()
+    assert [r.form["StatusCallback"] for r in fake.requests] == ["https://bot.example.test/twilio/status"] * 2
+    assert [r.sid for r in fake.requests] == [r.sid for r in fake.sent()] and fake.requests[0].sid.startswith("SM")
+
+
+async def test_without_a_url_no_status_callback_is_asked_for(fake, sender):
+    await sender.send(CUSTOMER, "hola")
+    assert "StatusCallback" not in fake.requests[0].form
+

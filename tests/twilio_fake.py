@@ -8,6 +8,12 @@ timeouts). Answers queued with ``answer(...)`` are used one per request, then ``
 
 twilio-python has no base-URL setting: tests point the real client at the fake with
 ``engine.sender.BaseUrlTwilioHttpClient(fake.url)`` (or ``TWILIO_API_BASE`` for a test server).
+
+Status callbacks: a message created with a ``StatusCallback`` can be reported on as Twilio does,
+a form posted to that URL and signed with the account's auth token (``token``) for that URL:
+``callback(request, "delivered")``, ``callback(request, "failed", 63016)``, in any order and as
+often as the test likes. The URL is the public one (``PUBLIC_URL``...); ``via`` is where the
+service really listens (a proxy's job in production).
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from twilio.request_validator import RequestValidator
 
 
 @dataclass(frozen=True)
@@ -64,12 +73,20 @@ class Recorded:
     """The status answered (0: hung)."""
     at: float
     """When it arrived (``time.monotonic()``)."""
+    sid: str | None = None
+    """The SID of the message created (answered 201)."""
 
 
 @dataclass
 class TwilioFake:
     default: Answer = field(default_factory=created)
     requests: list[Recorded] = field(default_factory=list)
+    token: str | None = None
+    """The auth token callbacks are signed with."""
+    via: str | None = None
+    """Where callbacks are posted (scheme and host); None: the StatusCallback URL itself."""
+    callbacks: list[tuple[str, str, int]] = field(default_factory=list)
+    """Callbacks posted: (message SID, status, the HTTP status answered)."""
 
     def __post_init__(self) -> None:
         self._answers: deque[Answer] = deque()
@@ -117,6 +134,29 @@ class TwilioFake:
                 raise AssertionError(f"the Twilio fake saw {[(r.form.get('To'), r.answered) for r in seen]}")
             await asyncio.sleep(0.01)
 
+    def callback(self, request: Recorded, status: str, error_code: int | None = None) -> int:
+        """Post the status callback Twilio would for the message ``request`` created; the answer's status."""
+        url = request.form.get("StatusCallback")
+        assert url and request.sid and self.token, "a created message with a StatusCallback, and the token"
+        fields = {
+            "MessageSid": request.sid, "SmsSid": request.sid, "MessageStatus": status, "SmsStatus": status,
+            "AccountSid": request.path.split("/")[3], "From": request.form.get("From", ""),
+            "To": request.form.get("To", ""), "ApiVersion": "2010-04-01", "ChannelPrefix": "whatsapp",
+            "ChannelToAddress": request.form.get("To", "").removeprefix("whatsapp:"),
+        }
+        if error_code is not None:
+            fields["ErrorCode"] = str(error_code)
+        headers = {"X-Twilio-Signature": RequestValidator(self.token).compute_signature(url, fields)}
+        target = url if self.via is None else self.via.rstrip("/") + urlsplit(url).path
+        answered = httpx.post(target, data=fields, headers=headers, timeout=10).status_code
+        with self._lock:
+            self.callbacks.append((request.sid, status, answered))
+        return answered
+
+    def message(self, sid: str) -> Recorded:
+        with self._lock:
+            return next(r for r in self.requests if r.sid == sid)
+
     def _next(self) -> Answer:
         with self._lock:
             return self._answers.popleft() if self._answers else self.default
@@ -137,11 +177,13 @@ class TwilioFake:
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode(), keep_blank_values=True).items()}
                 auth = _basic_auth(self.headers.get("Authorization"))
                 answer = fake._next()
-                fake._record(Recorded("POST", self.path, auth, form, answer.status, time.monotonic()))
+                body = answer.body if answer.body is not None else _message(self.path, form)
+                sid = body.get("sid") if isinstance(body, dict) and answer.status == 201 else None
+                recorded = Recorded("POST", self.path, auth, form, answer.status, time.monotonic(), sid)
+                fake._record(recorded)
                 if answer.hang:
                     fake._release.wait(30)
                     return
-                body = answer.body if answer.body is not None else _message(self.path, form)
                 data = (json.dumps(body) if isinstance(body, dict) else body).encode()
                 try:
                     self.send_response(answer.status)

@@ -1,8 +1,8 @@
 """The WhatsApp webhook service: the Starlette app ``create_app`` builds (``engine.http.serve`` runs it).
 
-Routes: ``POST /webhook`` (``engine.http.webhook``), ``GET /health`` and ``GET /ready``
-(``engine.http.health``), the restaurant's web API under ``/api`` (``engine.http.api``), the web panel under ``/panel``
-(``engine.panel``). The app
+Routes: ``POST /webhook`` (``engine.http.webhook``), ``POST /twilio/status`` (``engine.http.status``),
+``GET /health`` and ``GET /ready`` (``engine.http.health``), the restaurant's web API under ``/api``
+(``engine.http.api``), the web panel under ``/panel`` (``engine.panel``). The app
 holds no global state: its ``Services`` (``engine.http.wiring``) are opened in the lifespan,
 closed with it, and read by every route from its request.
 """
@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 
-from engine.http import api, health, webhook
+from engine.http import api, health, status, webhook
 from engine.http.settings import Settings
 from engine.http.wiring import SERVICES, Given, Services, open_services, services_of
 from engine.logs import LOGGER
@@ -37,6 +37,7 @@ def create_app(settings: Settings, flows: Flows, given: Given = Given()) -> Star
     return Starlette(
         routes=[
             *webhook.ROUTES,
+            *status.ROUTES,
             *health.ROUTES,
             *api.ROUTES,
             *panel_routes(flows, panel_config(settings.panel_password, settings.panel_secret, settings.production),

@@ -20,7 +20,7 @@ from engine.channels.twilio.sender import Sender, sender_for
 from engine.http.settings import Settings
 from engine.logs import LOGGER
 from engine.orders.opening import open_order_store
-from engine.orders.store import OrderStore
+from engine.orders.store import OrderStore, OrderStoreUnavailable
 from engine.panel.hub import PanelHub
 from engine.runtime.flows import Flows
 from engine.runtime.overrides import OVERRIDES_KEY
@@ -36,6 +36,7 @@ from engine.service.chat import (
 from engine.service.clock import Clock, real_clock
 from engine.service.courier import Courier
 from engine.service.dedupe import SeenMessages
+from engine.service.durable import DurableQueue
 from engine.service.effects import Operations
 from engine.service.errors import ErrorReports
 from engine.service.locks import CustomerLocks
@@ -57,6 +58,8 @@ UNSIGNED_WARNING = (
     "🚨 Sin TWILIO_AUTH_TOKEN: se aceptan webhooks SIN FIRMA. Solo para probar en tu máquina; "
     "en producción el servidor no arranca así."
 )
+STATUS_CALLBACK_PATH = "/twilio/status"
+"""Where Twilio posts the statuses of the messages sent (``engine.http.status``)."""
 CARRIED_OVER = (Sessions.key(""), SeenMessages.key(""), OVERRIDES_KEY)
 """Keys kept in memory too while Redis works, so conversations go on when it goes away."""
 
@@ -75,6 +78,8 @@ class Given:
     """Default: Supabase when its URL and key are set, else SQLite. Closed with the services."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """How the courier and the waiting orders try again."""
+    callback_wait: float = 3.0
+    """How long a status callback for a message not recorded yet waits for it (seconds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +105,11 @@ class Services:
     desk: AdminDesk
     """The admin's commands, order statuses (customers are told) and the orders' view."""
     outbox: Outbox
-    """Every WhatsApp message sent outside a webhook's reply."""
+    """Every WhatsApp message sent outside a webhook's reply, queued in the order store."""
+    courier: Courier
+    """Sends what the outbox holds, and records Twilio's status callbacks."""
+    waiting: WaitingOrders
+    """Orders waiting for the order store to answer."""
     chat: ChatService
     """Answers the webhook's deliveries."""
     apology: str
@@ -146,7 +155,7 @@ async def open_services(settings: Settings, flows: Flows, given: Given = Given()
     try:
         async with AsyncExitStack() as stack:
             clients = await open_clients(stack, settings, given, log, lambda: clock().timestamp())
-            services, workers = assemble(settings, flows, clients, clock, log, given.retry)
+            services, workers = assemble(settings, flows, clients, clock, log, given.retry, given.callback_wait)
             stack.push_async_callback(services.panel.aclose)
             for worker in workers:
                 worker.start()
@@ -178,16 +187,30 @@ async def open_clients(
     supabase_key = str(settings.supabase_key) if settings.supabase_key else None
     orders = given.orders or await open_order_store(settings.supabase_url, supabase_key, settings.orders_db_path)
     stack.push_async_callback(orders.close)
+    await check_queue(orders, log, now)
     auth = str(settings.twilio_auth_token) if settings.twilio_auth_token else None
+    callback = settings.public_url + STATUS_CALLBACK_PATH if settings.public_url else None
     sender = given.sender or sender_for(
-        settings.twilio_account_sid, auth, settings.twilio_whatsapp_from, log, api_base=settings.twilio_api_base
+        settings.twilio_account_sid, auth, settings.twilio_whatsapp_from, log, api_base=settings.twilio_api_base,
+        status_callback=callback,
     )
     stack.push_async_callback(sender.aclose)
     return Clients(redis, store, orders, sender)
 
 
+async def check_queue(orders: OrderStore, log: logging.Logger, now: Callable[[], float]) -> None:
+    """The order store's queue answers, or the service does not start: a Supabase project without
+    the outbox migration would keep every order and notice waiting for ever. A store that cannot
+    be reached now is no reason not to start (what is sent waits in Redis meanwhile)."""
+    try:
+        await orders.queue(now).pending()
+    except OrderStoreUnavailable as error:
+        log.warning("⚠️ La base de pedidos no responde al arrancar (%s): los mensajes esperan en Redis", error)
+
+
 def assemble(
-    settings: Settings, flows: Flows, clients: Clients, clock: Clock, log: logging.Logger, retry: RetryPolicy
+    settings: Settings, flows: Flows, clients: Clients, clock: Clock, log: logging.Logger, retry: RetryPolicy,
+    callback_wait: float = 3.0,
 ) -> tuple[Services, tuple[Worker, ...]]:
     """The services on ``clients``, and the workers to start for them."""
     store, orders, admin = clients.store, clients.orders, settings.admin_phone_number
@@ -201,10 +224,14 @@ def assemble(
         shared = RedisJobQueue(redis.client, settings.redis_key_prefix, name) if redis is not None else None
         return FallbackJobQueue(shared, MemoryJobQueue(now), log, probe_every=settings.redis_probe_seconds)
 
-    outbox = Outbox(job_queue("outbox"), now)
+    # What waits to be sent lives in the order store, as durable as the orders; Redis (or memory)
+    # only while the order store cannot be reached.
+    outbox_queue = DurableQueue(orders.queue(now), job_queue("outbox"), log, now)
+    outbox = Outbox(outbox_queue, now)
     errors = ErrorReports(flows, outbox, store, admin, log, now)
     courier = Courier(outbox, clients.sender, retry, log, errors.undeliverable,
-                      template_sid=settings.admin_template_sid, template_for=admin)
+                      template_sid=settings.admin_template_sid, template_for=admin, deliveries=outbox_queue,
+                      early_wait=callback_wait)
     waiting = WaitingOrders(job_queue("waiting-orders"), orders, outbox, admin, retry, log, now)
     sessions = Sessions(store, flows.restaurant.session_minutes)
     locks = CustomerLocks(store)
@@ -234,7 +261,7 @@ def assemble(
     validator = RequestValidator(str(token)) if token is not None else None
     services = Services(
         settings=settings, flows=flows, clock=clock, log=log, store=store, orders=orders, overrides=overrides,
-        sessions=sessions, takeover=takeover, desk=desk, outbox=outbox, chat=chat, apology=say("error"),
+        sessions=sessions, takeover=takeover, desk=desk, outbox=outbox, courier=courier, waiting=waiting, chat=chat, apology=say("error"),
         validator=validator, panel=panel,
     )
     return services, (waiting, courier)

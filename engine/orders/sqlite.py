@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from engine.model.order import (
     FULFILMENTS,
@@ -26,6 +26,9 @@ from engine.model.order import (
     StoredOrder,
     check_status,
 )
+from engine.model.jobs import Job
+from engine.orders.sqlite_queue import SCHEMA as QUEUE_SCHEMA
+from engine.orders.sqlite_queue import SqliteJobQueue, insert_jobs
 from engine.orders.store import (
     FIRST_ORDER_NUMBER,
     OrderStoreError,
@@ -85,7 +88,7 @@ class SqliteOrderStore:
         self._now = now
         self._db: sqlite3.Connection | None = None
 
-    async def save(self, order: Order) -> StoredOrder:
+    async def save(self, order: Order, then: Sequence[Job] = (), due: float = 0.0) -> StoredOrder:
         record = order.to_record()
         stamp = self._now().isoformat()
         values: dict[str, object] = {
@@ -105,9 +108,21 @@ class SqliteOrderStore:
                 if row is None:
                     db.execute(insert, tuple(values.values()))
                     row = db.execute("SELECT * FROM orders WHERE order_key = ?", (order.key,)).fetchone()
+                insert_jobs(db, then, row["number"], due)  # in the order's transaction
             return _stored(row)
 
         return await self._run(save)
+
+    def queue(self, now: Callable[[], float]) -> SqliteJobQueue:
+        """The ``outbox`` table of this file, on the service's clock ``now``."""
+        return SqliteJobQueue(self._write, now)
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def in_transaction(db: sqlite3.Connection) -> T:
+            with _write(db):
+                return work(db)
+
+        return await self._run(in_transaction)
 
     async def get(self, number: int) -> StoredOrder | None:
         return await self._run(lambda db: _maybe(db.execute("SELECT * FROM orders WHERE number = ?", (number,))))
@@ -173,7 +188,7 @@ def _open(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous = NORMAL")  # with WAL: durable across crashes of the process
     with _write(db):
         # One statement at a time: executescript would commit first and leave the lock.
-        for statement in filter(str.strip, SCHEMA.split(";")):
+        for statement in filter(str.strip, (SCHEMA + QUEUE_SCHEMA).split(";")):
             db.execute(statement)
         db.execute(
             "INSERT INTO sqlite_sequence (name, seq) SELECT 'orders', ? "

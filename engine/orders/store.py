@@ -6,6 +6,10 @@ laptop keeps orders with no set-up) and ``engine.orders.supabase.SupabaseOrderSt
 
 Saving is idempotent on ``Order.key``: a retried webhook, or a crash between saving and replying,
 gets the order that is already stored, with its number, and never a second row.
+
+Each store also keeps the service's queue of messages to send (``queue``): they are as durable as
+the orders, and the notices an order causes are written in the same transaction as the order
+(``save(order, then=...)``), so an order is never stored without its notice, nor the other way.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import builtins
 import json
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol, Sequence
 
+from engine.model.jobs import Job, TrackingQueue
 from engine.model.order import Order, StoredOrder
 
 FIRST_ORDER_NUMBER = 1001
@@ -32,8 +37,15 @@ class OrderStoreUnavailable(OrderStoreError):
 
 
 class OrderStore(Protocol):
-    async def save(self, order: Order) -> StoredOrder:
-        """Store ``order`` once: saving the same ``order.key`` again returns the stored order."""
+    async def save(self, order: Order, then: Sequence[Job] = (), due: float = 0.0) -> StoredOrder:
+        """Store ``order`` once: saving the same ``order.key`` again returns the stored order.
+        ``then``: jobs for ``queue`` written in the same transaction, due at ``due``, with
+        ``ORDER_NUMBER_SLOT`` in their payload made the order's number (an id already queued is
+        left alone)."""
+        ...
+
+    def queue(self, now: Callable[[], float]) -> TrackingQueue:
+        """The store's durable queue of messages to send, on the service's clock ``now``."""
         ...
 
     async def get(self, number: int) -> StoredOrder | None: ...

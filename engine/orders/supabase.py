@@ -2,7 +2,9 @@
 
 Saving goes through the ``place_order(payload jsonb)`` function, which looks the key up and
 inserts in one transaction (``on conflict (order_key) do nothing``), so a retried save returns
-the order already stored and the number comes from the table's sequence (1001, 1002, ...).
+the order already stored and the number comes from the table's sequence (1001, 1002, ...). An
+order with notices goes through ``place_order_and_queue``, which also queues them in ``outbox``
+(``engine.orders.supabase_queue``), in the same transaction.
 
 Errors: a network failure or any 5xx raises ``OrderStoreUnavailable`` (the caller keeps the
 order and tries again later); a 409 on the key returns the order already stored; any other
@@ -13,15 +15,18 @@ inside a webhook, and retrying is the caller's decision.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timezone, tzinfo
-from typing import Awaitable
+from typing import Any, Awaitable
 
 import httpx
 from postgrest import APIError, APIResponse, AsyncSelectRequestBuilder
 
+from engine.model.effects import ORDER_NUMBER_SLOT
+from engine.model.jobs import Job
 from engine.model.order import OPEN_STATUSES, Order, StoredOrder, check_status
 from engine.orders.store import OrderStoreError, OrderStoreUnavailable, day_bounds
+from engine.orders.supabase_queue import SupabaseJobQueue
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
 TABLE = "orders"
@@ -54,10 +59,16 @@ class SupabaseOrderStore:
             raise
         return cls(client, http)
 
-    async def save(self, order: Order) -> StoredOrder:
+    async def save(self, order: Order, then: Sequence[Job] = (), due: float = 0.0) -> StoredOrder:
         payload = order.to_record()
+        if then:
+            function = "place_order_and_queue"
+            args: dict[str, Any] = {"payload": payload, "jobs": [{"id": job.id, "payload": job.payload} for job in then],
+                                    "due": due, "slot": ORDER_NUMBER_SLOT}
+        else:
+            function, args = "place_order", {"payload": payload}
         try:
-            response = await self._call(self._client.rpc("place_order", {"payload": payload}).execute())
+            response = await self._call(self._client.rpc(function, args).execute())
         except APIError as error:
             if error.code not in CONFLICT_CODES:
                 raise _refused("guardar el pedido", error) from error
@@ -65,8 +76,22 @@ class SupabaseOrderStore:
             existing = await self._one(self._orders().eq("order_key", order.key))
             if existing is None:
                 raise _refused("guardar el pedido", error) from error
+            queue = self.queue(lambda: due)
+            for job in then:  # not in the order's transaction, but not lost
+                await queue.add(job.id, job.payload.replace(ORDER_NUMBER_SLOT, str(existing.number)), due)
             return existing
-        return _stored(response.data, "place_order")
+        return _stored(response.data, function)
+
+    def queue(self, now: Callable[[], float]) -> SupabaseJobQueue:
+        """The ``outbox`` table, on the service's clock ``now``."""
+        return SupabaseJobQueue(self._rpc, now)
+
+    async def _rpc(self, function: str, args: Mapping[str, Any]) -> Any:
+        try:
+            response = await self._call(self._client.rpc(function, dict(args)).execute())
+        except APIError as error:
+            raise _refused("usar la cola de mensajes", error) from error
+        return response.data
 
     async def get(self, number: int) -> StoredOrder | None:
         return await self._one(self._orders().eq("number", number))
@@ -134,5 +159,10 @@ def _stored(row: object, source: str) -> StoredOrder:
     raise OrderStoreError(f"{source} devolvió algo inesperado: {str(row)[:200]}")
 
 
+MISSING_FUNCTION = "PGRST202"
+"""PostgREST's code for a function the database does not have: a migration was not applied."""
+
+
 def _refused(doing: str, error: APIError) -> OrderStoreError:
-    return OrderStoreError(f"Supabase no dejó {doing}: {error.code} {error.message}")
+    hint = " (¿faltan migraciones? aplica supabase/migrations con `supabase db push`)" if error.code == MISSING_FUNCTION else ""
+    return OrderStoreError(f"Supabase no dejó {doing}: {error.code} {error.message}{hint}")

@@ -1,13 +1,21 @@
 """The courier: a worker task that delivers what the outbox holds, with the retry policy.
 
 - sent: the job is finished and its id remembered for ``keep_days`` (the same event enqueued
-  again, even after a restart, sends nothing);
+  again, even after a restart, sends nothing), with Twilio's message SID for the status callbacks;
 - transient failure (Twilio down, 429, network): tried again after ``RetryPolicy.delay``; after
-  ``max_attempts`` tries it is given up, logged and reported;
+  ``max_attempts`` tries it is given up, logged and reported. While messages wait after such a
+  failure, one of them is tried every ``probe_every`` seconds (a probe, not counted as a try),
+  and the first message that goes out brings every other one forward: once Twilio is back,
+  everything queued goes out within seconds, not after each message's own back-off;
 - permanent failure (invalid number, not on WhatsApp...): dropped, logged and reported;
 - outside the 24-hour window (63016): the approved template ``template_sid`` is sent instead
   when there is one; without one the message is logged and kept, tried again every
   ``window_retry`` seconds (or at once after ``Outbox.wake()``, e.g. when the admin writes to the bot).
+
+Twilio reports most failures later, in status callbacks (``track``, from ``POST /twilio/status``):
+a message it accepted as ``queued`` may end ``failed`` or ``undelivered``. Then 63016 for the
+admin sends the approved template instead (the job is reopened as a template); any other failure
+is reported, once (a status only moves forward, so the same failure twice is no news).
 
 Reports go to ``report``, the caller's (it usually enqueues a message for the admin). Failures
 of messages of kind ``REPORT_KIND`` are only logged: reporting them would report the report.
@@ -21,13 +29,15 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from engine.channels.twilio.errors import SendVerdict
+from engine.channels.twilio.errors import OUTSIDE_WINDOW, PERMANENT_CODES, SendVerdict, classify, describe
 from engine.channels.twilio.sender import Sender, SendResult
+from engine.model.jobs import FAILED_STATUSES, DeliveryLog, Job
 from engine.runtime.phones import mask, normalise_whatsapp
 from engine.service.outbox import REPORT_KIND, Outbox, OutboxItem
 from engine.service.retry import RetryPolicy
-from engine.storage.jobqueue import Job
 
+EARLY_STEP = 0.25
+"""Seconds between looks for a message Twilio reports on before its send was recorded."""
 TEMPLATE_TEXT_LIMIT = 900
 """Characters of the message carried in the template's variable (WhatsApp caps a parameter)."""
 
@@ -84,6 +94,9 @@ class Courier:
         lease: float = 180.0,
         poll: float = 1.0,
         batch: int = 8,
+        probe_every: float = 5.0,
+        deliveries: DeliveryLog | None = None,
+        early_wait: float = 3.0,
     ) -> None:
         self._outbox = outbox
         self._queue = outbox.queue
@@ -101,6 +114,18 @@ class Courier:
         """How long a claimed job stays hidden: longer than a send and its template can take."""
         self._poll = poll
         self._batch = batch
+        self._probe_every = probe_every
+        """While messages wait after a transient failure, one is tried this often (seconds)."""
+        self._deliveries = deliveries
+        """Where sent messages are tracked by SID (None: status callbacks are ignored)."""
+        self._early_wait = early_wait
+        """How long a callback for a SID not recorded yet waits for its send to be recorded: Twilio
+        may report a failure before the answer to the send was written down."""
+        self._next_probe = 0.0
+        self._probes: set[str] = set()
+        """Jobs brought forward as probes: their failure is not counted as a try."""
+        self._failing = False
+        """A transient failure happened since messages were last brought forward."""
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -130,13 +155,21 @@ class Courier:
         while not self._stopping:
             news.clear()
             try:
-                handled = await self.deliver_due()
+                handled = await self.round()
             except Exception:  # noqa: BLE001  a bug must not stop every later message; logged loudly
                 self._log.exception("❗ Falla en el envío de mensajes pendientes")
                 handled = 0
             if handled < self._batch and not self._stopping:
                 with suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(news.wait(), self._poll)
+
+    async def round(self) -> int:
+        """One round of the worker: a probe when it is time, then ``deliver_due``."""
+        now = self._now()
+        if now >= self._next_probe:
+            self._next_probe = now + self._probe_every
+            self._probes.update(await self._queue.hurry(now, 1))
+        return await self.deliver_due()
 
     async def deliver_due(self) -> int:
         """One pass: deliver the jobs due now (up to ``batch``); how many there were. Different
@@ -156,7 +189,11 @@ class Courier:
 
     async def _deliver(self, job: Job) -> None:
         item = OutboxItem.from_json(job.payload)
-        result = await self._attempt(self._sender.send(item.to, item.body))
+        if item.template and self._template_sid is not None:
+            result = await self._attempt(
+                self._sender.send_template(item.to, self._template_sid, template_variables(item)))
+        else:
+            result = await self._attempt(self._sender.send(item.to, item.body))
         if result.verdict is SendVerdict.WINDOW:
             if self._template_for is not None and not same_number(item.to, self._template_for):
                 # A customer silent for 24 hours: WhatsApp forbids free text and the approved
@@ -170,8 +207,15 @@ class Courier:
             if result.sent:
                 self._log.info("📤 Plantilla enviada a %s en lugar de «%s» (fuera de las 24 h)", mask(item.to), item.kind)
         if result.sent:
-            await self._queue.finish(job.id, self._keep)
+            await self._queue.finish(job.id, self._keep, result.sid)
             self._log.info("📤 Mensaje «%s» enviado a %s (%s)", item.kind, mask(item.to), result.sid)
+            if self._failing or job.id in self._probes:  # Twilio is back: nothing waits its back-off
+                self._failing = False
+                self._probes.discard(job.id)
+                hurried = await self._queue.hurry(self._now())
+                if hurried:
+                    self._log.info("📤 Twilio responde otra vez: %d mensajes en espera salen ya", len(hurried))
+                    self._outbox.news.set()
         elif result.verdict is SendVerdict.RETRY:
             await self._retry(job.id, item, result)
         elif result.verdict is SendVerdict.PERMANENT:
@@ -187,15 +231,19 @@ class Courier:
             return SendResult(SendVerdict.RETRY, detail=type(error).__name__)
 
     async def _retry(self, event_id: str, item: OutboxItem, result: SendResult) -> None:
-        item = replace(item, attempts=item.attempts + 1)
+        self._failing = True
+        if event_id in self._probes:  # a probe brought forward: its own back-off goes on as it was
+            self._probes.discard(event_id)
+        else:
+            item = replace(item, attempts=item.attempts + 1)
         if self._policy.exhausted(item.attempts):
             return await self._give_up(event_id, item, result)
-        delay = self._policy.delay(item.attempts)
+        delay = self._policy.delay(max(1, item.attempts))
         self._log.warning(
             "⏳ Mensaje «%s» para %s no salió (%s); intento %d, otra vez en %.1f s",
             item.kind, mask(item.to), result.detail, item.attempts, delay,
         )
-        await self._queue.reschedule(event_id, item.to_json(), self._now() + delay)
+        await self._queue.reschedule(event_id, item.to_json(), self._now() + delay, retrying=True)
 
     async def _keep_for_window(self, event_id: str, item: OutboxItem) -> None:
         if not item.window_logged:
@@ -208,7 +256,48 @@ class Courier:
         await self._queue.reschedule(event_id, item.to_json(), self._now() + self._window_retry)
 
     async def _give_up(self, event_id: str, item: OutboxItem, result: SendResult) -> None:
+        self._probes.discard(event_id)
         await self._queue.finish(event_id, self._keep)
+        await self._tell_failure(event_id, item, result)
+
+    async def track(self, sid: str, status: str, code: int | None) -> str:
+        """A status callback: Twilio says message ``sid`` is now ``status`` (``code``: its error);
+        what was done, in a word (``ignored``, ``recorded``, ``template``, ``window``, ``reported``)."""
+        deliveries = self._deliveries
+        if deliveries is None:
+            return "ignored"
+        tracked = await deliveries.track(sid, status, code)
+        waited = 0.0
+        while tracked is None and waited < self._early_wait:
+            await asyncio.sleep(EARLY_STEP)
+            waited += EARLY_STEP
+            tracked = await deliveries.track(sid, status, code)
+        if tracked is None or not tracked.moved:
+            self._log.info("📭 Estado «%s» de un mensaje desconocido, viejo o ya superado: se ignora", status)
+            return "ignored"
+        item = OutboxItem.from_json(tracked.payload)
+        if status not in FAILED_STATUSES:
+            self._log.info("📬 Mensaje «%s» para %s: %s", item.kind, mask(item.to), status)
+            return "recorded"
+        for_template = self._template_for is None or same_number(item.to, self._template_for)
+        if code == OUTSIDE_WINDOW and for_template and not item.template:
+            now = self._now()
+            if self._template_sid is not None:
+                await deliveries.reopen(tracked.id, replace(item, template=True).to_json(), now)
+                self._log.info("📤 «%s» para %s quedó fuera de las 24 h: va la plantilla", item.kind, mask(item.to))
+                self._outbox.news.set()
+                return "template"
+            await deliveries.reopen(tracked.id, item.to_json(), now + self._window_retry)
+            await self._keep_for_window(tracked.id, item)
+            return "window"
+        if code in PERMANENT_CODES or code == OUTSIDE_WINDOW:
+            detail = describe(400, code)
+        else:
+            detail = f"Twilio lo dio por «{status}»" + (f" (error {code})" if code is not None else "")
+        await self._tell_failure(tracked.id, item, SendResult(classify(400, code), code=code, detail=detail))
+        return "reported"
+
+    async def _tell_failure(self, event_id: str, item: OutboxItem, result: SendResult) -> None:
         failure = Undeliverable(event_id, item.kind, item.to, result.detail, result.code, item.attempts)
         self._log.error("❗ %s", failure.describe())
         if self._report is None or item.kind == REPORT_KIND:

@@ -2,8 +2,10 @@
 and ``Operations``, the service's implementation.
 
 - ``SaveOrder``: stored once (the store is idempotent on the order's key) and its number written
-  into the replies. If the store cannot be reached, the order waits in a durable queue and is
-  saved as soon as it can be; the customer is told the number then (``order_saved_later`` now).
+  into the replies; the admin's new-order notice is queued by the store in the order's own
+  transaction (an order is never stored without its notice). If the store cannot be reached,
+  the order waits in a queue and is saved as soon as it can be; the customer is told the number
+  then (``order_saved_later`` now).
 - ``NotifyAdmin``, ``ForwardToAdmin``: queued in the outbox for ``ADMIN_PHONE_NUMBER`` under an
   id derived from the event, so a retried webhook never sends twice.
 - ``ReportError``: told to the admin through ``ErrorReports``, throttled.
@@ -22,6 +24,7 @@ from engine.model.effects import (
     ReportError,
 )
 from engine.model.inbound import Inbound
+from engine.model.jobs import Job
 from engine.model.order import Order
 from engine.orders.store import OrderStore, OrderStoreError, OrderStoreUnavailable
 from engine.runtime.flows import Flows
@@ -66,9 +69,21 @@ class Operations:
                 await self.errors.report(effect.customer, effect.what)
         return outcome
 
+    def order_notices(self, outcome: Outcome, order: Order) -> list[Job]:
+        """The outbox's jobs for the admin's new-order notices, named as ``tell_admin`` names them."""
+        if self.admin is None:
+            return []
+        notices = [e for e in outcome.effects if isinstance(e, NotifyAdmin) and e.kind == "order"]
+        jobs = []
+        for index, notice in enumerate(notices):
+            name = f"order:{event_id(order.key, 'order')}" + (f":{index}" if index else "")
+            jobs += self.outbox.jobs(name, self.admin, notice.text, "order")
+        return jobs
+
     async def store_order(self, outcome: Outcome, order: Order) -> Outcome:
+        notices = self.order_notices(outcome, order)
         try:
-            stored = await self.orders.save(order)
+            stored = await self.orders.save(order, notices, self.outbox.now())
         except OrderStoreError as error:  # unreachable, or refused: either way the order is not dropped
             if not isinstance(error, OrderStoreUnavailable):
                 await self.errors.report(order.customer, f"pedido no guardado: {error}")
@@ -81,7 +96,12 @@ class Operations:
             "🧾 Pedido #%s para %s: %d platillos, total $%s, %s", stored.number, mask(WHATSAPP_PREFIX + order.customer),
             sum(line.quantity for line in order.lines), order.total, order.fulfilment,
         )
-        return outcome.with_order_number(stored.number)
+        if notices:
+            self.outbox.news.set()  # queued with the order: the courier may send them now
+        elif self.admin is None:
+            self.log.info("📣 Aviso para el encargado (order) sin ADMIN_PHONE_NUMBER: solo en el log")
+        kept = tuple(e for e in outcome.effects if not (isinstance(e, NotifyAdmin) and e.kind == "order"))
+        return Outcome(outcome.session, outcome.replies, kept).with_order_number(stored.number)
 
     async def tell_admin(self, kind: str, text: str, source: str) -> None:
         if self.admin is None:

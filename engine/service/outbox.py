@@ -2,7 +2,9 @@
 
 ``enqueue`` writes the message to a durable ``JobQueue`` under the id of the event that caused it
 (an order number, an error report id...) and returns at once, so the webhook reply never waits on
-Twilio. ``engine.service.courier.Courier`` delivers what is due.
+Twilio. ``engine.service.courier.Courier`` delivers what is due. In the service the queue is the
+order store's (``engine.service.durable.DurableQueue``): ``jobs`` builds the same jobs for an
+order's notices, which the order store writes in the order's own transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from engine.channels.twilio.twiml import split_message
-from engine.storage.jobqueue import JobQueue
+from engine.model.jobs import Job, JobQueue
 
 REPORT_KIND = "error_report"
 """The kind of the admin's error reports: when one cannot be sent it is only logged (reporting
@@ -41,6 +43,9 @@ class OutboxItem:
     """Failed tries so far (transient ones; the 24-hour window does not count)."""
     window_logged: bool = False
     """The 24-hour window warning was logged for this message already."""
+    template: bool = False
+    """Send the approved template (``ADMIN_TEMPLATE_SID``) with this text in its variable, not
+    the text: Twilio reported the text outside the 24-hour window (63016)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -59,18 +64,26 @@ class Outbox:
         self.news = asyncio.Event()
         """Set when a message is queued or ``wake`` is called: the courier waits on it between rounds."""
 
-    async def enqueue(self, event_id: str, to: str, body: str, kind: str) -> bool:
-        """Queue a message for ``to`` caused by ``event_id``; False when that event's message is
-        already waiting or was sent (nothing is queued then). A body longer than WhatsApp takes
-        goes as several messages, cut where the text allows, in order."""
+    def jobs(self, event_id: str, to: str, body: str, kind: str) -> list[Job]:
+        """The jobs of a message for ``to`` caused by ``event_id``: one, or several when the body
+        is longer than WhatsApp takes (cut where the text allows, in order)."""
         parts = split_message(body)
         now = self.now()
-        added = False
+        jobs = []
         for index, part in enumerate(parts):
             part_id = event_id if len(parts) == 1 else f"{event_id}#{index + 1}"
             # ``created`` orders one recipient's messages: the parts keep theirs.
             item = OutboxItem(to=to, body=part, kind=kind, created=now + index * 1e-6)
-            added = await self.queue.add(part_id, item.to_json(), now) or added
+            jobs.append(Job(part_id, item.to_json()))
+        return jobs
+
+    async def enqueue(self, event_id: str, to: str, body: str, kind: str) -> bool:
+        """Queue a message for ``to`` caused by ``event_id``; False when that event's message is
+        already waiting or was sent (nothing is queued then)."""
+        now = self.now()
+        added = False
+        for job in self.jobs(event_id, to, body, kind):
+            added = await self.queue.add(job.id, job.payload, now) or added
         if added:
             self.news.set()
         return added

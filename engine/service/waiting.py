@@ -1,7 +1,11 @@
 """Orders the store could not take yet: kept in a durable queue and saved as soon as it answers.
 
 Then the customer is told the order's number and the admin gets the new-order notice, through the
-outbox, with the texts the runtime wrote when the customer confirmed.
+outbox, with the texts the runtime wrote when the customer confirmed: the store queues them in the
+order's own transaction. The queue is Redis's (with memory and the copies of ``FallbackJobQueue``),
+since the order store is what cannot be reached; an order saved twice (a copy put back after a
+restart of Redis, say) is stored once and told once, because the store and its queue refuse a key
+or an id they have.
 """
 
 from __future__ import annotations
@@ -13,13 +17,12 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from engine.model.effects import ORDER_NUMBER_SLOT
 from engine.model.order import Order
 from engine.orders.store import OrderStore, OrderStoreError
 from engine.runtime.phones import mask
 from engine.service.outbox import Outbox
 from engine.service.retry import RetryPolicy
-from engine.storage.jobqueue import JobQueue
+from engine.model.jobs import JobQueue
 
 KEEP_SECONDS = 7 * 86400
 """How long a saved order's key is remembered by the queue (the same order queued again is ignored)."""
@@ -65,24 +68,24 @@ class WaitingOrders:
         done = 0
         for job in await self.queue.claim(self.now(), 60.0, 8):
             waiting = WaitingOrder.from_json(job.payload)
+            customer = waiting.order.customer
+            notices = [notice for index, text in enumerate(waiting.replies)
+                       for notice in self.outbox.jobs(f"saved-later:{job.id}:{index}", customer, text,
+                                                      "order_confirmation")]
+            if self.admin:
+                notices += [notice for index, text in enumerate(waiting.admin)
+                            for notice in self.outbox.jobs(f"order:{job.id}:{index}", self.admin, text, "order")]
             try:
-                stored = await self.orders.save(waiting.order)
+                stored = await self.orders.save(waiting.order, notices, self.now())
             except OrderStoreError as error:
                 waiting = replace(waiting, attempt=waiting.attempt + 1)
                 delay = self.policy.delay(min(waiting.attempt, 8))
                 await self.queue.reschedule(job.id, waiting.to_json(), self.now() + delay)
                 self.log.warning("⏳ El pedido sigue en espera (%s), otro intento en %.0f s", type(error).__name__, delay)
                 continue
-            number = str(stored.number)
-            for index, text in enumerate(waiting.replies):
-                await self.outbox.enqueue(f"saved-later:{job.id}:{index}", stored.order.customer,
-                                          text.replace(ORDER_NUMBER_SLOT, number), "order_confirmation")
-            if self.admin:
-                for index, text in enumerate(waiting.admin):
-                    await self.outbox.enqueue(f"order:{job.id}:{index}", self.admin,
-                                              text.replace(ORDER_NUMBER_SLOT, number), "order")
+            self.outbox.news.set()
             await self.queue.finish(job.id, KEEP_SECONDS)
-            self.log.info("🧾 Pedido #%s guardado (estaba en espera)", number)
+            self.log.info("🧾 Pedido #%s guardado (estaba en espera)", stored.number)
             done += 1
         return done
 

@@ -1,13 +1,19 @@
-"""A small durable job queue for the outbox: jobs by id, each due at a time, claimed with a lease.
+"""The job queue (``engine.model.jobs.JobQueue``) in Redis and in memory: jobs by id, each due at
+a time, claimed with a lease.
 
-Why not the ``Store``: an outbox must find its waiting jobs again after a restart, in due order,
+Why not the ``Store``: a queue must find its waiting jobs again after a restart, in due order,
 and two instances must never take the same job at once. ``Store`` has neither listing nor an
-atomic "take what is due"; emulating them with counters and keys would break exactly when the
-store falls back to memory (a second counter, keys nobody lists). So the queue has its own
-interface, with ``engine.redis_jobqueue.RedisJobQueue`` in Redis, ``MemoryJobQueue`` below, and
+atomic "take what is due". So the queue has its own interface, with
+``engine.storage.redis_jobqueue.RedisJobQueue`` in Redis, ``MemoryJobQueue`` below, and
 ``FallbackJobQueue``: Redis while it answers, memory while it does not, and the jobs kept in
-memory during an outage moved to Redis when it comes back (so from then on they survive a
-restart too).
+memory during an outage moved to Redis when it comes back.
+
+Redis on Render's free plan keeps nothing on disk: a restart empties it. So ``FallbackJobQueue``
+also keeps, in this process, a copy of every job it put in Redis and has not seen finished, and
+when Redis comes back empty (its epoch key changed, see ``RedisJobQueue.epoch``) it puts them
+back. A restart of Redis loses nothing then, unless this process dies too before Redis is back.
+The queue of record for the outbox is the order store's (``engine.orders``); this one holds what
+waits while the order store cannot be reached, and the orders waiting for it.
 
 Guarantees: ``add`` refuses an id that is waiting or was finished less than ``keep`` seconds ago
 (one event, one message); ``claim`` hands a due job to one caller and hides it for ``lease``
@@ -21,43 +27,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
+from engine.model.jobs import Job, JobQueue
 from engine.storage.fallback import REDIS_DOWN, RedisHealth
 
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    payload: str
-
-
-class JobQueue(Protocol):
-    async def add(self, id: str, payload: str, due: float) -> bool:
-        """Queue ``payload`` under ``id`` (due at epoch ``due``); False when ``id`` is waiting
-        already or its ``finish`` mark has not expired yet."""
-        ...
-
-    async def claim(self, now: float, lease: float, limit: int) -> list[Job]:
-        """Up to ``limit`` jobs due at ``now``, oldest first, each hidden until ``now + lease``."""
-        ...
-
-    async def reschedule(self, id: str, payload: str, due: float) -> None:
-        """Keep job ``id`` with a new ``payload``, due at ``due``."""
-        ...
-
-    async def finish(self, id: str, keep: float) -> None:
-        """Remove job ``id``; ``add`` refuses ``id`` for ``keep`` seconds."""
-        ...
-
-    async def wake(self, now: float) -> None:
-        """Make every waiting job due at ``now`` (e.g. the 24-hour window just opened)."""
-        ...
-
-    async def pending(self) -> int:
-        """Jobs waiting (due or not)."""
-        ...
+__all__ = ["Job", "JobQueue", "MemoryJobQueue", "FallbackJobQueue", "RedisQueueLike"]
 
 
 class MemoryJobQueue:
@@ -66,6 +41,7 @@ class MemoryJobQueue:
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         self._now = now
         self._jobs: dict[str, tuple[str, float]] = {}
+        self._retrying: set[str] = set()
         self._finished: dict[str, float] = {}
         """Finished id -> when its mark expires."""
 
@@ -88,17 +64,20 @@ class MemoryJobQueue:
         for _, id in due:
             payload, _ = self._jobs[id]
             self._jobs[id] = (payload, now + lease)
+            self._retrying.discard(id)  # in flight: nothing may bring it forward to a second claimer
             claimed.append(Job(id, payload))
         return claimed
 
-    async def reschedule(self, id: str, payload: str, due: float) -> None:
+    async def reschedule(self, id: str, payload: str, due: float, retrying: bool = False) -> None:
         # An upsert: during an outage this may be a job claimed from Redis; keeping it here means
         # it is not lost, and moving it back to Redis later will not duplicate it.
         if not self._is_finished(id):
             self._jobs[id] = (payload, due)
+            (self._retrying.add if retrying else self._retrying.discard)(id)
 
-    async def finish(self, id: str, keep: float) -> None:
+    async def finish(self, id: str, keep: float, sid: str | None = None) -> None:
         self._jobs.pop(id, None)
+        self._retrying.discard(id)
         self._finished[id] = self._now() + keep
         now = self._now()
         for old in [i for i, expires in self._finished.items() if expires <= now]:
@@ -106,6 +85,13 @@ class MemoryJobQueue:
 
     async def wake(self, now: float) -> None:
         self._jobs = {id: (payload, min(due, now)) for id, (payload, due) in self._jobs.items()}
+
+    async def hurry(self, now: float, limit: int | None = None) -> list[str]:
+        later = sorted((self._jobs[id][1], id) for id in self._retrying if id in self._jobs and self._jobs[id][1] > now)
+        hurried = [id for _, id in later[:limit]]
+        for id in hurried:
+            self._jobs[id] = (self._jobs[id][0], now)
+        return hurried
 
     async def pending(self) -> int:
         return len(self._jobs)
@@ -119,20 +105,32 @@ class MemoryJobQueue:
 
     def clear(self) -> None:
         self._jobs.clear()
+        self._retrying.clear()
         self._finished.clear()
 
 
 class RedisQueueLike(JobQueue, Protocol):
     async def ping(self) -> bool: ...
 
+    async def epoch(self) -> str:
+        """The mark of this Redis's data: a new one after it lost everything (a restart)."""
+        ...
+
+    async def survey(self, ids: list[str]) -> tuple[str, set[str]]:
+        """The epoch, and which of ``ids`` are waiting in the queue, in one step (a restart cannot
+        fall between the two)."""
+        ...
+
 
 LOST = "⚠️ Redis no responde: los mensajes por enviar esperan en memoria"
 BACK = "✅ Redis de vuelta: los mensajes por enviar vuelven a Redis"
+EMPTIED = "⚠️ Redis volvió vacío (se reinició): se vuelven a poner los trabajos en espera"
 
 
 class FallbackJobQueue:
     """``redis`` (None: memory only) while it answers, ``memory`` while it does not; while
-    degraded, Redis is tried again at most every ``probe_every`` seconds."""
+    degraded, Redis is tried again at most every ``probe_every`` seconds. What this instance put
+    in Redis is also kept here until finished, and put back if Redis comes back empty."""
 
     def __init__(
         self,
@@ -146,6 +144,10 @@ class FallbackJobQueue:
         self.memory = memory
         self._log = log
         self._health = RedisHealth(log, LOST, probe_every, monotonic, up=redis is not None)
+        self._copies: dict[str, tuple[str, float]] = {}
+        """Jobs put in Redis by this instance and not seen finished: id -> (payload, due)."""
+        self._epoch: str | None = None
+        """Redis's epoch when last seen (None: not yet)."""
 
     @property
     def mode(self) -> str:
@@ -170,6 +172,7 @@ class FallbackJobQueue:
                 await self.redis.finish(id, left)  # finished during the outage: never again
             for id, payload, due in jobs:
                 await self.redis.add(id, payload, due)  # refused when Redis has it already
+                self._copies[id] = (payload, due)
         except REDIS_DOWN as error:
             self._lost(error)
             for id, payload, due in jobs:  # Redis went away again: nothing moved is lost
@@ -188,11 +191,38 @@ class FallbackJobQueue:
         """Redis when this call should go to it (see ``_use_redis``), else None: memory."""
         return self.redis if await self._use_redis() else None
 
+    async def _keep_copies(self, redis: RedisQueueLike) -> None:
+        """Put the copies back if Redis lost its data; forget those finished by anyone. With no
+        copy to keep this costs nothing (an idle instance writes nothing to Redis)."""
+        if not self._copies:
+            self._epoch = None
+            return
+        epoch, waiting = await redis.survey(list(self._copies))
+        if self._epoch is not None and epoch != self._epoch:
+            restored = 0
+            for id, (payload, due) in list(self._copies.items()):
+                restored += await redis.add(id, payload, due)
+            self._log.warning("%s (%d)", EMPTIED, restored)
+        else:
+            for id in [id for id in self._copies if id not in waiting]:
+                del self._copies[id]
+        self._epoch = epoch
+
+    async def _baseline(self, redis: RedisQueueLike) -> None:
+        """Before a first copy is made: the epoch of the Redis it goes to, to compare with later
+        (taken first, so a restart right after the write still shows as a new epoch)."""
+        if self._epoch is None:
+            self._epoch = await redis.epoch()
+
     async def add(self, id: str, payload: str, due: float) -> bool:
         redis = await self._redis_now()
         if redis is not None:
             try:
-                return await redis.add(id, payload, due)
+                await self._baseline(redis)
+                added = await redis.add(id, payload, due)
+                if added:
+                    self._copies[id] = (payload, due)
+                return added
             except REDIS_DOWN as error:
                 self._lost(error)
         return await self.memory.add(id, payload, due)
@@ -201,30 +231,34 @@ class FallbackJobQueue:
         redis = await self._redis_now()
         if redis is not None:
             try:
+                await self._keep_copies(redis)
                 return await redis.claim(now, lease, limit)
             except REDIS_DOWN as error:
                 self._lost(error)
         return await self.memory.claim(now, lease, limit)
 
-    async def reschedule(self, id: str, payload: str, due: float) -> None:
+    async def reschedule(self, id: str, payload: str, due: float, retrying: bool = False) -> None:
         redis = await self._redis_now()
         if redis is not None:
             try:
-                await redis.reschedule(id, payload, due)
+                await self._baseline(redis)
+                await redis.reschedule(id, payload, due, retrying)
+                self._copies[id] = (payload, due)
                 return
             except REDIS_DOWN as error:
                 self._lost(error)
-        await self.memory.reschedule(id, payload, due)
+        await self.memory.reschedule(id, payload, due, retrying)
 
-    async def finish(self, id: str, keep: float) -> None:
+    async def finish(self, id: str, keep: float, sid: str | None = None) -> None:
+        self._copies.pop(id, None)
         redis = await self._redis_now()
         if redis is not None:
             try:
-                await redis.finish(id, keep)
+                await redis.finish(id, keep, sid)
                 return
             except REDIS_DOWN as error:
                 self._lost(error)
-        await self.memory.finish(id, keep)
+        await self.memory.finish(id, keep, sid)
 
     async def wake(self, now: float) -> None:
         redis = await self._redis_now()
@@ -234,6 +268,17 @@ class FallbackJobQueue:
             except REDIS_DOWN as error:
                 self._lost(error)
         await self.memory.wake(now)
+
+    async def hurry(self, now: float, limit: int | None = None) -> list[str]:
+        hurried = []
+        redis = await self._redis_now()
+        if redis is not None:
+            try:
+                hurried = await redis.hurry(now, limit)
+            except REDIS_DOWN as error:
+                self._lost(error)
+        left = None if limit is None else limit - len(hurried)
+        return hurried + (await self.memory.hurry(now, left) if left is None or left > 0 else [])
 
     async def pending(self) -> int:
         waiting = await self.memory.pending()

@@ -1,9 +1,12 @@
 """The outbox's ``JobQueue`` in Redis: it survives restarts and is shared by every instance.
 
-Three kinds of keys under the prefix and the queue's ``name`` (``outbox`` by default):
-``<name>:jobs`` (a hash, id -> payload), ``<name>:due`` (a sorted set, id scored by the epoch
-second it is due) and ``<name>:done:<id>`` (a mark with an expiry, so an event finished days ago
-is still refused). Adding and claiming are Lua scripts:
+Keys under the prefix and the queue's ``name`` (``outbox`` by default): ``<name>:jobs`` (a hash,
+id -> payload), ``<name>:due`` (a sorted set, id scored by the epoch second it is due),
+``<name>:retrying`` (a set: the jobs waiting after a transient failure), ``<name>:done:<id>`` (a
+mark with an expiry, so an event finished days ago is still refused) and ``<name>:epoch`` (a
+random mark set once: a Redis that lost its data has none, or a new one). The queue's keys have
+no expiry, so a Key Value whose policy evicts only keys with one (``volatile-lru``) never evicts
+them. Adding and claiming are Lua scripts:
 "is it new?" and "take what is due" must each be one step, or two instances could both add or
 both take the same job.
 
@@ -13,9 +16,11 @@ decoded), so a dead Redis fails fast and ``FallbackJobQueue`` moves on to memory
 
 from __future__ import annotations
 
+import uuid
+
 from redis.asyncio import Redis
 
-from engine.storage.jobqueue import Job
+from engine.model.jobs import Job
 
 _ADD = """
 if redis.call('exists', KEYS[3]) == 1 or redis.call('hexists', KEYS[2], ARGV[1]) == 1 then
@@ -33,6 +38,7 @@ for _, id in ipairs(ids) do
   local payload = redis.call('hget', KEYS[2], id)
   if payload then
     redis.call('zadd', KEYS[1], ARGV[2], id)
+    redis.call('srem', KEYS[3], id)
     table.insert(claimed, id)
     table.insert(claimed, payload)
   else
@@ -46,7 +52,43 @@ _RESCHEDULE = """
 if redis.call('hexists', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('hset', KEYS[2], ARGV[1], ARGV[2])
 redis.call('zadd', KEYS[1], ARGV[3], ARGV[1])
+if ARGV[4] == '1' then redis.call('sadd', KEYS[3], ARGV[1]) else redis.call('srem', KEYS[3], ARGV[1]) end
 return 1
+"""
+
+_HURRY = """
+local later = {}
+for _, id in ipairs(redis.call('smembers', KEYS[2])) do
+  local due = redis.call('zscore', KEYS[1], id)
+  if not due then
+    redis.call('srem', KEYS[2], id)
+  elseif tonumber(due) > tonumber(ARGV[1]) then
+    table.insert(later, {tonumber(due), id})
+  end
+end
+table.sort(later, function(a, b) return a[1] < b[1] end)
+local limit = tonumber(ARGV[2])
+local hurried = {}
+for n, pair in ipairs(later) do
+  if limit >= 0 and n > limit then break end
+  redis.call('zadd', KEYS[1], ARGV[1], pair[2])
+  table.insert(hurried, pair[2])
+end
+return hurried
+"""
+
+_EPOCH = """
+redis.call('set', KEYS[1], ARGV[1], 'NX')
+return redis.call('get', KEYS[1])
+"""
+
+_SURVEY = """
+redis.call('set', KEYS[1], ARGV[1], 'NX')
+local out = {redis.call('get', KEYS[1])}
+for n = 2, #ARGV do
+  if redis.call('hexists', KEYS[2], ARGV[n]) == 1 then table.insert(out, ARGV[n]) end
+end
+return out
 """
 
 _WAKE = """
@@ -62,10 +104,15 @@ class RedisJobQueue:
         self._due = f"{prefix}{name}:due"
         self._jobs = f"{prefix}{name}:jobs"
         self._done = f"{prefix}{name}:done:"
+        self._retrying = f"{prefix}{name}:retrying"
+        self._epoch = f"{prefix}{name}:epoch"
         self._add = client.register_script(_ADD)
         self._claim = client.register_script(_CLAIM)
         self._reschedule = client.register_script(_RESCHEDULE)
         self._wake = client.register_script(_WAKE)
+        self._hurry = client.register_script(_HURRY)
+        self._set_epoch = client.register_script(_EPOCH)
+        self._survey = client.register_script(_SURVEY)
 
     async def ping(self) -> bool:
         return bool(await self.client.ping())
@@ -74,19 +121,32 @@ class RedisJobQueue:
         return bool(await self._add(keys=[self._due, self._jobs, self._done + id], args=[id, payload, repr(due)]))
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Job]:
-        flat = await self._claim(keys=[self._due, self._jobs], args=[repr(now), repr(now + lease), limit])
+        flat = await self._claim(keys=[self._due, self._jobs, self._retrying], args=[repr(now), repr(now + lease), limit])
         return [Job(_text(flat[i]), _text(flat[i + 1])) for i in range(0, len(flat), 2)]
 
-    async def reschedule(self, id: str, payload: str, due: float) -> None:
-        await self._reschedule(keys=[self._due, self._jobs], args=[id, payload, repr(due)])
+    async def reschedule(self, id: str, payload: str, due: float, retrying: bool = False) -> None:
+        await self._reschedule(keys=[self._due, self._jobs, self._retrying],
+                               args=[id, payload, repr(due), "1" if retrying else "0"])
 
-    async def finish(self, id: str, keep: float) -> None:
+    async def finish(self, id: str, keep: float, sid: str | None = None) -> None:
         # One transaction: a job is never both gone and unmarked (it could then be added again).
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self._done + id, "1", px=max(1, int(keep * 1000)))
         pipe.hdel(self._jobs, id)
         pipe.zrem(self._due, id)
+        pipe.srem(self._retrying, id)
         await pipe.execute()
+
+    async def hurry(self, now: float, limit: int | None = None) -> list[str]:
+        ids = await self._hurry(keys=[self._due, self._retrying], args=[repr(now), -1 if limit is None else limit])
+        return [_text(id) for id in ids]
+
+    async def epoch(self) -> str:
+        return _text(await self._set_epoch(keys=[self._epoch], args=[uuid.uuid4().hex]))
+
+    async def survey(self, ids: list[str]) -> tuple[str, set[str]]:
+        out = await self._survey(keys=[self._epoch, self._jobs], args=[uuid.uuid4().hex, *ids])
+        return _text(out[0]), {_text(id) for id in out[1:]}
 
     async def wake(self, now: float) -> None:
         await self._wake(keys=[self._due], args=[repr(now)])

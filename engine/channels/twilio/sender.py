@@ -76,6 +76,9 @@ class TwilioSender:
     ``http_client`` builds twilio's HTTP client; it is called on the first send, inside the event
     loop, because aiohttp's session must be created in the loop that uses it. Tests pass one that
     points at a local fake of the API (``tests/twilio_fake.py``); production leaves the default.
+
+    ``status_callback``: the URL Twilio posts each message's later statuses to (``PUBLIC_URL`` +
+    ``/twilio/status``), asked for with every send; None: Twilio reports nothing later.
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class TwilioSender:
         log: logging.Logger,
         timeout: float = SEND_TIMEOUT,
         http_client: Callable[[], AsyncHttpClient] = AsyncTwilioHttpClient,
+        status_callback: str | None = None,
     ) -> None:
         if not account_sid or not auth_token or not from_:
             raise ValueError("TwilioSender needs the account SID, the auth token and the sender number")
@@ -95,6 +99,7 @@ class TwilioSender:
         self._log = log
         self._timeout = timeout
         self._make_http_client = http_client
+        self._status_callback = status_callback
         self._client: Client | None = None
 
     def __repr__(self) -> str:  # never the token, even in a traceback
@@ -117,6 +122,8 @@ class TwilioSender:
 
     async def _create(self, to: str, **fields: Any) -> SendResult:
         address = whatsapp_address(to)
+        if self._status_callback is not None:
+            fields["status_callback"] = self._status_callback
         try:
             # AsyncTwilioHttpClient ignores its own timeout setting, so the deadline is kept here.
             async with asyncio.timeout(self._timeout):
@@ -194,17 +201,19 @@ def sender_for(
     log: logging.Logger,
     timeout: float = SEND_TIMEOUT,
     api_base: str | None = None,
+    status_callback: str | None = None,
 ) -> Sender:
     """``TwilioSender`` when all three Twilio settings are given, else ``LogSender`` (local runs).
-    ``api_base``: tests only, a local fake of Twilio's API.
+    ``api_base``: tests only, a local fake of Twilio's API. ``status_callback``: see ``TwilioSender``.
 
     Whether a half-configured Twilio is acceptable is the settings' call (production should
     refuse it); here it is said once, loudly, so a missing variable is not a silent log-only bot.
     """
     if account_sid and auth_token and from_:
         if api_base:
-            return TwilioSender(account_sid, auth_token, from_, log, timeout, lambda: BaseUrlTwilioHttpClient(api_base))
-        return TwilioSender(account_sid, auth_token, from_, log, timeout)
+            return TwilioSender(account_sid, auth_token, from_, log, timeout, lambda: BaseUrlTwilioHttpClient(api_base),
+                                status_callback)
+        return TwilioSender(account_sid, auth_token, from_, log, timeout, status_callback=status_callback)
     if account_sid or auth_token or from_:
         log.warning(
             "⚠️ Faltan datos de Twilio (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN y TWILIO_WHATSAPP_CLIENTES "
