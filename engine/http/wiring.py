@@ -33,7 +33,7 @@ from engine.service.chat import (
 )
 from engine.service.clock import Clock, real_clock
 from engine.service.courier import Courier
-from engine.service.dedupe import SeenMessages
+from engine.service.dedupe import IN_MEMORY, SeenMessages
 from engine.service.effects import Operations
 from engine.service.errors import ErrorReports
 from engine.service.locks import CustomerLocks
@@ -54,8 +54,9 @@ UNSIGNED_WARNING = (
     "🚨 Sin TWILIO_AUTH_TOKEN: se aceptan webhooks SIN FIRMA. Solo para probar en tu máquina; "
     "en producción el servidor no arranca así."
 )
-CARRIED_OVER = (Sessions.key(""), SeenMessages.key(""), OVERRIDES_KEY)
-"""Keys kept in memory too while Redis works, so conversations go on when it goes away."""
+CARRIED_OVER = (Sessions.key(""), SeenMessages.key(""), SeenMessages.replies_key(""), OVERRIDES_KEY)
+"""Keys kept in memory too while Redis works, so conversations go on when it goes away (the
+handled message ids and their replies within ``IN_MEMORY``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,7 @@ async def open_clients(
 ) -> Clients:
     """Redis (with the memory fallback), the order store and the sender, each closed by ``stack``."""
     redis = RedisStore(connect(settings.redis_url), settings.redis_key_prefix) if settings.redis_url else None
-    store = FallbackStore(redis, MemoryStore(now), log, probe_every=settings.redis_probe_seconds,
+    store = FallbackStore(redis, MemoryStore(now, IN_MEMORY), log, probe_every=settings.redis_probe_seconds,
                           carry_over=CARRIED_OVER)
     stack.push_async_callback(store.close)
     await store.start()
@@ -214,7 +215,7 @@ def assemble(
 
     chat = ChatService(
         Runtime(flows, clock),
-        Admission(store, SeenMessages(store),
+        Admission(SeenMessages(),
                   RateLimiter(store, settings.rate_limit_per_customer, settings.rate_limit_global, now),
                   say("rate_limited")),
         Conversations(sessions, locks),
