@@ -1,11 +1,11 @@
 """Nothing lost, nothing twice: real server processes SIGKILLed mid-message, real Redis, retries.
 
-Two server processes share a private ``redis-server`` (behind ``RedisProxy``, which slows its
-replies so a kill lands mid-message, or holds one exact command so a test can kill a process at
-that step) and one SQLite orders file; notices go through the real twilio client to the
-loopback fake. Each start of a server has a Twilio account SID of its own, so the fake tells
-which process sent what. Every webhook that gets no answer (its server died) is delivered
-again with the same ``MessageSid``, as Twilio does, until it is answered.
+Server processes (two; three for the random kills) share a private ``redis-server`` behind
+``RedisProxy``, which slows its replies so a kill lands mid-message, or holds one exact command
+so a test can kill a process at that step, and one SQLite orders file; notices go through the
+real twilio client to the loopback fake. Each start of a server has a Twilio account SID of its
+own, so the fake tells which process sent what. Every webhook that gets no answer (its server
+died) is delivered again with the same ``MessageSid``, as Twilio does, until it is answered.
 """
 
 from __future__ import annotations
@@ -224,7 +224,6 @@ def deliver(fleet: Fleet, tally: Tally, http: httpx.Client, fields: dict[str, st
 def test_thirty_orders_under_random_kills_lose_and_double_nothing(fleet, twilio, redis_proxy, redis_server, clock_file, tmp_path):  # noqa: F811
     seed = random.randrange(1 << 30)
     print(f"\nseed {seed}")
-    rng = random.Random(seed)
     redis_proxy.delay = 0.04  # every Redis reply 40 ms late: a message spends most of its time waiting on Redis
     fleet.start_all(*SERVERS)
     tally = Tally()
