@@ -63,8 +63,8 @@ ORDER = [  # what each message of a whole order is answered; a lost or doubled m
 NOTICE = re.compile(r"Pedido nuevo \*#(\d+)\*")
 SERVERS = ("a", "b", "c")
 """Three instances: while one starts again after a kill, two answer, and one more may be killed."""
-AT_ONCE = 6
-"""Customers ordering at the same time (30 in all): the run lasts long enough for a dozen kills."""
+AT_ONCE = 5
+"""Customers ordering at the same time (30 in all): the run lasts long enough for ten or so kills."""
 LEASES_PASSED = 200
 """Seconds the clock moves once the orders are in: longer than the courier's lease (180 s), so a
 notice whose sender was killed mid-send is due again."""
@@ -290,7 +290,7 @@ def test_thirty_orders_under_random_kills_lose_and_double_nothing(fleet, twilio,
           f"unanswered and delivered again, {tally.retried['sí']} of them confirmations), {len(kills)} kills ({sum(1 for k in kills if k)} with messages in flight) in {took:.0f} s: "
           f"0 messages lost, 0 orders lost or doubled, 0 notices lost, {len(doubled)} notices sent twice "
           "(killed between Twilio accepting them and the outbox recording it)")
-    assert kills and any(kills), "no kill landed mid-message"
+    assert sum(1 for k in kills if k) >= 3, "too few kills landed mid-message to prove anything"
 
 
 # --- one kill at an exact step -----------------------------------------------------------
