@@ -64,6 +64,7 @@ class Admission:
     """What a customer over the limit is told, once per window ("" : nothing)."""
 
     def gates(self, customer: str, message_sid: str | None) -> list[Gate]:
+        """The gates of a message from ``customer`` (without an id, only the limits)."""
         if message_sid is None:
             return [self.limiter.gate(customer)]
         return [self.seen.gate(message_sid), self.limiter.gate(customer, self.seen.refused(message_sid))]
