@@ -9,12 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import urlencode
 
 import httpx
@@ -80,6 +81,136 @@ class RedisServer:
             self.process = None
 
 
+class Watch:
+    """Commands matching a test's predicate, as ``RedisProxy`` sees them go by."""
+
+    def __init__(self, proxy: RedisProxy, matches: Callable[[bytes], bool], hold: bool) -> None:
+        self._proxy = proxy
+        self.matches = matches
+        self.hold = hold
+        """Pass none of them on: Redis never gets them, their clients wait (and time out)."""
+        self.seen = threading.Event()
+
+    def close(self) -> None:
+        """Stop watching (held commands stay held; later ones pass)."""
+        self._proxy._remove(self)
+
+
+class RedisProxy:
+    """A TCP relay in front of a Redis server, on a free port, that slows every reply by
+    ``delay`` seconds (so a process killed at a random moment is most likely mid-message),
+    tells when a command it matches goes by (``watch``) and can keep commands from ever reaching
+    Redis (``trap``), so a test can kill a process at an exact step. Threads, two a connection."""
+
+    def __init__(self, upstream: int, delay: float = 0.0) -> None:
+        self.upstream = upstream
+        self.delay = delay
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._watches: list[Watch] = []
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisProxy:
+        threading.Thread(target=self._accept, name="redis-proxy", daemon=True).start()
+        return self
+
+    def watch(self, matches: Callable[[bytes], bool]) -> Watch:
+        """Tell (``seen``) when a command ``matches`` accepts goes by (``matches`` gets the bytes a
+        client sent since its last reply)."""
+        return self._add(Watch(self, matches, hold=False))
+
+    def trap(self, matches: Callable[[bytes], bool]) -> Watch:
+        """Keep the commands ``matches`` accepts from Redis, and whatever their connections send
+        after them, until the trap is closed; ``seen`` is set when the first arrives."""
+        return self._add(Watch(self, matches, hold=True))
+
+    def _remove(self, watch: Watch) -> None:
+        with self._lock:
+            if watch in self._watches:
+                self._watches.remove(watch)
+
+    def _add(self, watch: Watch) -> Watch:
+        with self._lock:
+            self._watches.append(watch)
+        return watch
+
+    def stop(self) -> None:
+        self._closed = True
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in [self._listener, *sockets]:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+                server = socket.create_connection(("127.0.0.1", self.upstream))
+            except OSError:
+                return
+            with self._lock:
+                self._sockets += [client, server]
+            request = bytearray()  # what the client sent since its last reply
+            threading.Thread(target=self._requests, args=(client, server, request), daemon=True).start()
+            threading.Thread(target=self._replies, args=(server, client, request), daemon=True).start()
+
+    def _requests(self, client: socket.socket, server: socket.socket, request: bytearray) -> None:
+        try:
+            while chunk := client.recv(65536):
+                request += chunk
+                if self._held(bytes(request)):
+                    break
+                server.sendall(chunk)
+            else:
+                return
+            while client.recv(65536):  # held: swallow everything until the client goes away
+                pass
+        except OSError:
+            pass
+        finally:
+            _close(client, server)
+
+    def _held(self, request: bytes) -> bool:
+        with self._lock:
+            watches = list(self._watches)
+        held = False
+        for watch in watches:
+            if watch.matches(request):
+                watch.seen.set()
+                held = held or watch.hold
+        return held
+
+    def _replies(self, server: socket.socket, client: socket.socket, request: bytearray) -> None:
+        try:
+            while chunk := server.recv(65536):
+                request.clear()
+                if self.delay:
+                    time.sleep(self.delay)
+                client.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            _close(client, server)
+
+
+def _close(*sockets: socket.socket) -> None:
+    for sock in sockets:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A private Redis, not started yet (tests decide when it comes and goes)."""
@@ -88,6 +219,17 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def redis_proxy(redis_server: RedisServer) -> Iterator[RedisProxy]:
+    """A private Redis, started, behind a ``RedisProxy`` (no delay until the test sets one)."""
+    redis_server.start()
+    proxy = RedisProxy(redis_server.port).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 @pytest.fixture

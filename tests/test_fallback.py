@@ -18,7 +18,7 @@ from engine.storage.fallback import (
     FallbackStore,
 )
 from engine.storage.redis_store import RedisStore, connect
-from engine.storage.store import MemoryStore
+from engine.storage.store import Absent, Admit, Bound, Incr, MemoryStore, Set
 
 pytestmark = pytest.mark.anyio
 
@@ -178,4 +178,33 @@ async def test_copies_never_overwrite_what_redis_kept(redis_server, log):  # noq
     store._lost(ConnectionError("blip"))  # this instance lost Redis for a moment
     ticks.now += 6
     assert await store.get("s:beto") == "step 5"
+    await store.close()
+
+
+async def test_copies_of_handled_message_ids_in_memory_are_few_and_short_lived(redis_server, log):  # noqa: F811
+    ticks, now = Ticks(), [1_800_000_000.0]
+    redis_server.start()
+    store = FallbackStore(
+        RedisStore(connect(redis_server.url), "t:"), MemoryStore(lambda: now[0], Bound(("seen:",), 900, 100)), log,
+        probe_every=5.0, carry_over=("s:", "seen:"), monotonic=ticks,
+    )
+    await store.start()
+    for n in range(300):
+        await store.run([Set(f"seen:SM{n}", "1", 86400)])
+    await store.run([Set("s:ana", "session", 86400)])
+    assert len(store.memory) == 101  # the newest hundred marks, and the session
+    assert store.memory.ttl("seen:SM299") == 900 and store.memory.ttl("s:ana") == 86400
+    assert redis_server.client().ttl("t:seen:SM0") > 86000  # Redis keeps them all, a day
+
+    # A refusal's writes are copied too (a message refused for the limits is marked handled).
+    refusal = [Absent("seen:SM300"), Admit(), Incr("rl:n", 60, limit=0), Admit((Set("seen:SM300", "1", 86400),))]
+    assert await store.run(refusal) == [None, True, 1, False]
+
+    redis_server.stop()  # the copies stand in while Redis is away
+    assert (await store.run([Absent("seen:SM300")]))[0] == "1"
+    assert (await store.run([Absent("seen:SM299")]))[0] == "1"
+    assert (await store.run([Absent("seen:SM0")]))[0] is None  # long gone from memory
+    now[0] += 900
+    assert (await store.run([Absent("seen:SM299")]))[0] is None
+    assert await store.get("s:ana") == "session"
     await store.close()

@@ -8,9 +8,9 @@ import time
 import pytest
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
-from engine.service.locks import CustomerLocks
+from engine.service.locks import CustomerLocks, Gate
 from engine.storage.redis_store import RedisStore, connect
-from engine.storage.store import Get, LockTimeout, MemoryStore, Set, SetIfAbsent
+from engine.storage.store import Absent, Get, Incr, LockTimeout, MemoryStore, Set
 
 pytestmark = pytest.mark.anyio
 
@@ -83,15 +83,50 @@ async def test_a_turn_fetches_and_stores_with_the_lock_and_frees_itself_after_a_
     await client.aclose()
 
 
-async def test_a_refused_admission_takes_no_turn_and_fetches_nothing():
+async def test_a_refused_gate_lets_go_of_the_turn_fetches_nothing_and_runs_its_refusal():
     store = MemoryStore(time.time)
     await store.set("s:ana", "session", 60)
     locks = CustomerLocks(store)
-    admit = [SetIfAbsent("seen:SM1", "1", 60)]
-    async with locks.turn("ana", [Get("s:ana")], admit) as turn:
-        assert (turn.admitted, turn.admission, turn.fetched) == (True, [True], ["session"])
+    handled = Gate((Absent("seen:SM1"),))
+    limited = Gate((Incr("count", 60, limit=1),), refused=(Set("refused", "yes", 60),))
+    async with locks.turn("ana", [Get("s:ana")], [handled, limited]) as turn:
+        assert (turn.admitted, turn.checked, turn.fetched) == (True, [[None], [1]], ["session"])
         assert await store.get(CustomerLocks.key("ana")) is not None
-    async with locks.turn("ana", [Get("s:ana")], admit) as turn:
-        assert (turn.admitted, turn.admission, turn.fetched) == (False, [False], [])
-        assert await store.get(CustomerLocks.key("ana")) is None
+        turn.writes.append(Set("seen:SM1", "1", 60))
+    async with locks.turn("ana", [Get("s:ana")], [handled, limited]) as turn:
+        # The first gate refused: the second did not run (nothing counted, nothing written).
+        assert (turn.admitted, turn.checked, turn.fetched) == (False, [["1"]], [])
+    assert await store.get("count") == "1" and await store.get("refused") is None
+    async with locks.turn("ana", [Get("s:ana")], [Gate((Absent("seen:SM2"),)), limited]) as turn:
+        assert (turn.admitted, turn.checked, turn.fetched) == (False, [[None], [2]], [])
+    assert await store.get("refused") == "yes"
+    assert await store.get(CustomerLocks.key("ana")) is None  # let go in the same round trip
     assert len(locks) == 0
+
+
+async def test_a_turn_that_fails_stores_nothing_and_lets_go(prefix):  # noqa: F811
+    client = connect(SHARED_REDIS)
+    store = RedisStore(client, prefix)
+    locks = CustomerLocks(store)
+    with pytest.raises(ZeroDivisionError):
+        async with locks.turn("ana") as turn:
+            turn.writes.append(Set("s:ana", "half done", 60))
+            1 / 0
+    assert await store.get("s:ana") is None
+    assert await store.get(CustomerLocks.key("ana")) is None
+    await client.aclose()
+
+
+async def test_gates_wait_for_the_turn_so_a_waiting_message_counts_nothing_yet(prefix):  # noqa: F811
+    client = connect(SHARED_REDIS)
+    store = RedisStore(client, prefix)
+    await store.set(CustomerLocks.key("ana"), "another instance", 60)
+    locks = CustomerLocks(store, wait=0.3)
+    with pytest.raises(LockTimeout):
+        async with locks.turn("ana", gates=[Gate((Incr("count", 60, limit=5),))]):
+            pass
+    assert await store.get("count") is None  # tried many times, counted never
+    await store.delete(CustomerLocks.key("ana"))
+    async with locks.turn("ana", gates=[Gate((Incr("count", 60, limit=5),))]) as turn:
+        assert turn.checked == [[1]]
+    await client.aclose()

@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
+from engine.service.dedupe import SeenMessages
+from engine.service.locks import CustomerLocks
 from engine.service.ratelimit import RateLimiter, RateVerdict
 from engine.storage.redis_store import RedisStore, connect
 from engine.storage.store import MemoryStore
@@ -53,3 +55,26 @@ async def test_limits_are_shared_by_instances_through_redis(prefix):  # noqa: F8
     assert [v.notify for v in beto] == [False, False, True, False]
     for client in clients:
         await client.aclose()
+
+
+async def test_a_repeated_message_counts_against_no_limit_and_the_repeat_of_a_refused_one_neither():
+    clock = Clock()
+    store = MemoryStore(clock)
+    limiter = RateLimiter(store, per_customer=2, overall=3, now=clock)
+    locks, seen = CustomerLocks(store), SeenMessages()
+
+    async def deliver(customer: str, sid: str) -> str:
+        """What the service does: the repeat gate first, then the limits, with the turn."""
+        async with locks.turn(customer, gates=[seen.gate(sid), limiter.gate(customer, seen.refused(sid))]) as turn:
+            if turn.admitted:
+                turn.writes += seen.handled(sid, ("ok",))
+                return "handled"
+        return "repeat" if len(turn.checked) == 1 else "refused"
+
+    assert [await deliver(ANA, sid) for sid in "11221"] == ["handled", "repeat", "handled", "repeat", "repeat"]
+    assert [await deliver(ANA, sid) for sid in "3333"] == ["refused", "repeat", "repeat", "repeat"]
+    window = int(clock.now) // 60
+    assert await store.get(f"rl:c:{ANA}:{window}") == "3" and await store.get(f"rl:all:{window}") == "3"
+    assert await deliver(BETO, "4") == "refused"  # the bot's limit: 4 > 3
+    assert await deliver(BETO, "4") == "repeat"
+    assert await store.get(f"rl:all:{window}") == "4"

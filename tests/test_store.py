@@ -11,7 +11,9 @@ from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
 from engine.storage.redis_store import RedisStore, connect
 from engine.storage.store import (
+    Absent,
     Admit,
+    Bound,
     Delete,
     Get,
     Incr,
@@ -20,6 +22,7 @@ from engine.storage.store import (
     Release,
     Set,
     SetIfAbsent,
+    Take,
 )
 
 pytestmark = pytest.mark.anyio
@@ -99,6 +102,28 @@ async def test_admit_goes_on_only_when_every_check_before_it_passes(store):
     assert await store.run([Incr("count", 60), Admit(), Get("count")]) == [4, True, "4"]  # no limit
 
 
+async def test_a_refusing_admit_runs_its_otherwise_and_only_then(store):
+    ops = [Absent("seen:1"), Admit((Set("refused", "yes", 60), Delete("lock"))), Set("handled", "yes", 60)]
+    await store.set("lock", "t", 60)
+    assert await store.run(ops) == [None, True, None]
+    assert (await store.get("handled"), await store.get("refused"), await store.get("lock")) == ("yes", None, "t")
+    await store.set("seen:1", "marked", 60)
+    await store.delete("handled")
+    assert await store.run(ops) == ["marked", False, None]  # Absent gives what the key holds
+    assert (await store.get("handled"), await store.get("refused"), await store.get("lock")) == (None, "yes", None)
+    # Keys of an otherwise that did not run do not shift the keys of the operations after it.
+    assert await store.run([Admit((Set("x", "1", 60),)), Get("refused"), Incr("n", 60)]) == [True, "yes", 1]
+    assert await store.get("x") is None
+
+
+async def test_take_holds_a_lock_for_its_token_and_taking_it_again_is_harmless(store):
+    assert await store.run([Take("lock", "a", 5), Admit(), Get("lock")]) == [True, True, "a"]
+    assert await store.run([Take("lock", "a", 5)]) == [True]  # the same call again (a client's retry)
+    assert await store.run([Take("lock", "b", 5), Admit(), Set("s", "b's", 60)]) == [False, False, None]
+    assert await store.get("s") is None
+    assert await store.run([Release("lock", "a"), Take("lock", "b", 5)]) == [True, True]
+
+
 async def test_a_lock_key_keeps_a_second_owner_out_until_released(store):
     assert await store.run([SetIfAbsent("lock", "a", 5)]) == [True]
     assert await store.run([SetIfAbsent("lock", "b", 5)]) == [False]
@@ -136,6 +161,28 @@ def test_memory_sweeps_expired_keys_so_it_does_not_grow_forever():
 
     asyncio.run(scenario())
     assert len(memory) == 1
+
+
+def test_a_bound_keeps_memory_small_under_its_prefixes_only():
+    clock = Clock()
+    memory = MemoryStore(clock, Bound(("seen:",), seconds=60, count=100))
+
+    async def scenario() -> None:
+        for n in range(250):
+            await memory.set(f"seen:{n}", "1", 86400)
+        await memory.set("s:ana", "session", 86400)
+        assert await memory.get("seen:149") is None and await memory.get("seen:150") == "1"  # the newest 100
+        assert memory.ttl("seen:249") == 60 and memory.ttl("s:ana") == 86400
+        await memory.set("seen:150", "again", 86400)  # written again: its old place in line is void
+        for n in range(250, 349):
+            await memory.set(f"seen:{n}", "1", 86400)
+        assert await memory.get("seen:150") == "again" and await memory.get("seen:151") is None
+        clock.now += 60
+        assert await memory.get("seen:300") is None
+        await memory.set("seen:new", "1", 86400)
+        assert len(memory) == 2  # the session and the newest mark
+
+    asyncio.run(scenario())
 
 
 def test_keyed_locks_forget_keys_nobody_uses():

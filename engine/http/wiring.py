@@ -35,7 +35,7 @@ from engine.service.chat import (
 )
 from engine.service.clock import Clock, real_clock
 from engine.service.courier import Courier
-from engine.service.dedupe import SeenMessages
+from engine.service.dedupe import IN_MEMORY, SeenMessages
 from engine.service.durable import DurableQueue
 from engine.service.effects import Operations
 from engine.service.errors import ErrorReports
@@ -60,8 +60,9 @@ UNSIGNED_WARNING = (
 )
 STATUS_CALLBACK_PATH = "/twilio/status"
 """Where Twilio posts the statuses of the messages sent (``engine.http.status``)."""
-CARRIED_OVER = (Sessions.key(""), SeenMessages.key(""), OVERRIDES_KEY)
-"""Keys kept in memory too while Redis works, so conversations go on when it goes away."""
+CARRIED_OVER = (Sessions.key(""), SeenMessages.key(""), SeenMessages.replies_key(""), OVERRIDES_KEY)
+"""Keys kept in memory too while Redis works, so conversations go on when it goes away (the
+handled message ids and their replies within ``IN_MEMORY``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,7 @@ async def open_clients(
 ) -> Clients:
     """Redis (with the memory fallback), the order store and the sender, each closed by ``stack``."""
     redis = RedisStore(connect(settings.redis_url), settings.redis_key_prefix) if settings.redis_url else None
-    store = FallbackStore(redis, MemoryStore(now), log, probe_every=settings.redis_probe_seconds,
+    store = FallbackStore(redis, MemoryStore(now, IN_MEMORY), log, probe_every=settings.redis_probe_seconds,
                           carry_over=CARRIED_OVER)
     stack.push_async_callback(store.close)
     await store.start()
@@ -249,7 +250,7 @@ def assemble(
 
     chat = ChatService(
         Runtime(flows, clock),
-        Admission(store, SeenMessages(store),
+        Admission(SeenMessages(),
                   RateLimiter(store, settings.rate_limit_per_customer, settings.rate_limit_global, now),
                   say("rate_limited")),
         Conversations(sessions, locks),

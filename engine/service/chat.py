@@ -1,16 +1,20 @@
-"""Answering one delivered message: once, in turn, within the limits, with the session stored.
+"""Answering one delivered message: once, in turn, within the limits, with the outcome stored.
 
-For each delivery: skip a ``MessageSid`` already seen, apply the rate limits, take the customer's
-turn and load the session (one round trip to the store), let the runtime decide, carry out the
-effects, store the new session with its expiry and let go of the turn (one), and return the
-replies. Messages from the admin's number are commands for the admin desk. Transport-free:
+For each delivery: take the customer's turn, and in the same round trip to the store pass the
+message's gates (not handled before, then within the rate limits) and load the session; let the
+runtime decide and carry out the effects; then, in one round trip, store the new session, mark
+the message handled with its replies and let go of the turn; return the replies. A message
+counts as handled only there: if the process dies before, nothing says so, and Twilio's retry is
+handled from the session as it was (the effects are idempotent: an order on its key, a notice on
+the event's id). A repeat gets the replies of the first delivery and counts against no limit.
+Messages from the admin's number are commands for the admin desk, one at a time. Transport-free:
 ``engine.http.webhook`` does HTTP.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,10 +30,10 @@ from engine.runtime.phones import mask
 from engine.service.clock import Clock
 from engine.service.dedupe import SeenMessages
 from engine.service.effects import EffectRunner
-from engine.service.locks import CustomerLocks, CustomerTurn
+from engine.service.locks import CustomerLocks, CustomerTurn, Gate
 from engine.service.ratelimit import RateLimiter
 from engine.service.sessions import Sessions
-from engine.storage.store import Get, Op, Store
+from engine.storage.store import Get
 
 
 class Admin(Protocol):
@@ -51,14 +55,19 @@ class Runtime:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """Whether a message is let in: never seen before, and within the rate limits. Both are
-    checked in the store's round trip that takes the customer's turn."""
+    """Whether a message is let in: not handled before, and within the rate limits. Both are gates
+    of the customer's turn, repeats first, so a repeat counts against no limit."""
 
-    store: Store
     seen: SeenMessages
     limiter: RateLimiter
     wait_text: str
     """What a customer over the limit is told, once per window ("" : nothing)."""
+
+    def gates(self, customer: str, message_sid: str | None) -> list[Gate]:
+        """The gates of a message from ``customer`` (without an id, only the limits)."""
+        if message_sid is None:
+            return [self.limiter.gate(customer)]
+        return [self.seen.gate(message_sid), self.limiter.gate(customer, self.seen.refused(message_sid))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,11 @@ class AdminLine:
     """Called when the admin writes: WhatsApp's 24-hour window is open again (the outbox's ``wake``)."""
 
 
+ADMIN_TURN = "admin"
+"""The admin's commands take turns of their own (one at a time), not a customer's: a command such
+as taking a customer over takes that customer's turn."""
+
+
 class ChatService:
     """Answers deliveries: the customers' through the runtime, the admin's through the desk."""
 
@@ -93,7 +107,7 @@ class ChatService:
         log: logging.Logger,
     ) -> None:
         self._runtime = runtime
-        self._store = admission.store
+        self._admission = admission
         self._seen = admission.seen
         self._limiter = admission.limiter
         self._wait_text = admission.wait_text
@@ -104,58 +118,40 @@ class ChatService:
         self._log = log
 
     async def answer(self, delivery: Delivery) -> tuple[str, ...]:
-        """The replies to ``delivery`` (none for a repeat, or over the limits past the first notice)."""
+        """The replies to ``delivery``: a repeat gets the first delivery's; a message over the
+        limits none, past the first notice."""
         who = safe(mask(delivery.sender))
         customer = delivery.inbound.customer
         sid = delivery.message_sid
-        marks = [self._seen.mark(sid)] if sid is not None else []
-        admission: list[Op] = [*marks, *self._limiter.count(customer)]
-        if self._admin is not None and customer == self._admin.number:
-            if marks and not (await self._store.run(admission))[0]:
-                return self._duplicate(who)
-            try:
-                return await self._answer_admin(self._admin, delivery)
-            except Exception:
-                if sid is not None:
-                    await self._seen.forget(sid)  # the command may be sent again
-                raise
-        if self._locks.busy(customer):
-            # Another message of this customer is being answered here: a repeat or a message over
-            # the limits is answered now, not after waiting for that one.
-            refusal = await self._refusal(who, customer, marks, await self._store.run(admission))
-            if refusal is not None:
-                return refusal
-            admission = []
-        turn = self._locks.turn(customer, [self._sessions.fetch(customer), Get(OVERRIDES_KEY)], admission)
-        replies: tuple[str, ...] = ()
-        try:
-            async with turn:
-                if turn.admitted:
+        gates = self._admission.gates(customer, sid)
+        admin = self._admin if self._admin is not None and customer == self._admin.number else None
+        if admin is not None:
+            turn = self._locks.turn(ADMIN_TURN, (), gates)
+        else:
+            turn = self._locks.turn(customer, [self._sessions.fetch(customer), Get(OVERRIDES_KEY)], gates)
+        async with turn:
+            if turn.admitted:
+                if admin is not None:
+                    replies = await self._answer_admin(admin, delivery)
+                else:
                     replies = await self._converse(delivery, who, turn)
-        except Exception:
-            if sid is not None and turn.admitted:
-                await self._seen.forget(sid)  # let Twilio's retry be handled
-            raise
-        if not turn.admitted:
-            refusal = await self._refusal(who, customer, marks, turn.admission)
-            if refusal is None:
-                raise RuntimeError("the store refused a message the rate limiter lets in")
-            return refusal
-        return replies
-
-    def _duplicate(self, who: str) -> tuple[str, ...]:
-        self._log.info("🔁 Mensaje repetido de %s: ya atendido, se ignora", who)
-        return ()
+                if sid is not None:
+                    turn.writes += self._seen.handled(sid, replies)  # with the outcome, in one step
+                return replies
+        return await self._refusal(who, customer, sid, turn.checked)
 
     async def _refusal(
-        self, who: str, customer: str, marks: Sequence[Op], admission: list[Any]
-    ) -> tuple[str, ...] | None:
-        """The answer to a message its ``admission`` results refuse (None: it is let in)."""
-        if marks and not admission[0]:
-            return self._duplicate(who)
-        verdict = await self._limiter.verdict(customer, admission[len(marks):])
+        self, who: str, customer: str, sid: str | None, checked: list[list[Any]]
+    ) -> tuple[str, ...]:
+        """The answer to a message a gate refused (``checked``: the results of the gates that ran)."""
+        if sid is not None and len(checked) == 1:
+            replies = self._seen.repeated(checked[0])
+            self._log.info("🔁 Mensaje repetido de %s: ya atendido, %s", who,
+                           "se responde lo mismo" if replies else "se ignora")
+            return replies
+        verdict = await self._limiter.verdict(customer, checked[-1])
         if verdict.allowed:
-            return None
+            raise RuntimeError("the store refused a message the rate limiter lets in")
         if verdict.notify:
             self._log.warning("🐢 Demasiados mensajes de %s: se le pide esperar", who)
         return (self._wait_text,) if verdict.notify and self._wait_text else ()

@@ -30,7 +30,7 @@ from engine.orders.store import OrderStore, OrderStoreError, OrderStoreUnavailab
 from engine.runtime.flows import Flows
 from engine.runtime.phones import WHATSAPP_PREFIX, mask
 from engine.service.errors import ErrorReports
-from engine.service.outbox import Outbox, event_id
+from engine.service.outbox import Outbox, event_id, order_notice_id
 from engine.service.waiting import WaitingOrders
 
 
@@ -76,8 +76,7 @@ class Operations:
         notices = [e for e in outcome.effects if isinstance(e, NotifyAdmin) and e.kind == "order"]
         jobs = []
         for index, notice in enumerate(notices):
-            name = f"order:{event_id(order.key, 'order')}" + (f":{index}" if index else "")
-            jobs += self.outbox.jobs(name, self.admin, notice.text, "order")
+            jobs += self.outbox.jobs(order_notice_id(order.key, index), self.admin, notice.text, "order")
         return jobs
 
     async def store_order(self, outcome: Outcome, order: Order) -> Outcome:

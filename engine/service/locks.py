@@ -1,10 +1,11 @@
 """One message at a time per customer, in this process and across instances.
 
 Inside one process an ``asyncio.Lock`` per customer queues the customer's messages (fairly, and
-without hammering Redis); across instances a lock key in the ``Store`` (taken with ``SET NX PX``,
-released only by its owner's token) makes the other instances wait their turn. Taking the turn
-runs the message's admission and fetches what the turn needs (the session) in the same round
-trip, and letting go stores what it changed in the same round trip as the release.
+without hammering Redis); across instances a lock key in the ``Store`` (taken with ``Take``,
+released only by its owner's token) makes the other instances wait their turn. The round trip
+that takes the turn also runs the message's ``Gate``s (handled already? over the limits?) and
+fetches what the turn needs (the session); letting go stores what the turn changed in the same
+round trip as the release, and only when the turn ended without an error.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import itertools
 import secrets
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, AsyncIterator, Self, Sequence
 
@@ -22,56 +24,66 @@ from engine.storage.store import (
     LockTimeout,
     Op,
     Release,
-    SetIfAbsent,
     Store,
+    Take,
 )
 
 HOLD_SECONDS = 10.0
 """A crashed holder's lock frees itself after this long."""
-WAIT_SECONDS = 10.0
-"""Give up waiting after this long (Twilio itself gives up on a webhook after 15 s)."""
+WAIT_SECONDS = 12.0
+"""Give up waiting after this long: longer than ``HOLD_SECONDS``, so the retry of a message whose
+instance died holding the turn gets it, and shorter than the 15 s Twilio waits for a webhook."""
 POLL = (0.002, 0.02)
 """First and longest pause between two tries while another instance holds the turn."""
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What a message must pass once its customer's turn is taken: ``checks`` (operations such
+    as ``Absent`` and ``Incr`` with a limit, see ``Admit``) run in the round trip that takes the
+    turn, only if the gates before passed; when they refuse, ``refused`` runs and the turn is let
+    go, in that same round trip."""
+
+    checks: tuple[Op, ...]
+    refused: tuple[Op, ...] = ()
 
 
 class CustomerTurn:
     """A customer's turn, taken by ``async with`` (see ``CustomerLocks.turn``)."""
 
-    def __init__(self, locks: CustomerLocks, customer: str, fetch: Sequence[Op], admit: Sequence[Op]) -> None:
+    def __init__(self, locks: CustomerLocks, customer: str, fetch: Sequence[Op], gates: Sequence[Gate]) -> None:
         self._locks = locks
         self._customer = customer
         self._fetch = fetch
-        self._admit = admit
+        self._gates = gates
         self._token: str | None = None
-        self.admission: list[Any] = []
-        """The results of the ``admit`` operations (once they have run)."""
-        self.admitted: bool | None = None if admit else True
-        """Whether the admission let the message in (None: not known yet). When it did not, the
-        turn was not taken: nothing is fetched, nothing stored, and the body must do nothing."""
+        self.checked: list[list[Any]] = []
+        """The results of each gate's ``checks``, for the gates that ran."""
+        self.admitted = False
+        """Whether every gate passed (known once the turn is entered). When one refused, the turn
+        was let go at once: nothing is fetched, nothing stored, and the body must do nothing."""
         self.fetched: list[Any] = []
         """The results of the operations asked for with the turn."""
         self.writes: list[Op] = []
         """Operations to run when letting go (before the release, in the same round trip)."""
 
+    def _operations(self, key: str, token: str) -> list[Op]:
+        ops: list[Op] = [Take(key, token, self._locks._hold), Admit()]
+        for gate in self._gates:
+            ops += [*gate.checks, Admit((*gate.refused, Release(key, token)))]
+        return [*ops, *self._fetch]
+
     async def __aenter__(self) -> Self:
         locks, customer = self._locks, self._customer
-        store, hold, wait = locks._store, locks._hold, locks._wait
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        await locks._local.acquire(customer, wait)
+        deadline = loop.time() + locks._wait
+        await locks._local.acquire(customer, locks._wait)
         try:
             key, token = CustomerLocks.key(customer), f"{locks._name}:{next(locks._turns)}"
-            first: list[Op] = [*self._admit, Admit()] if self._admit else []
+            ops = self._operations(key, token)
             pause, longest = POLL
             while True:
-                results = await store.run([*first, SetIfAbsent(key, token, hold), *self._fetch])
-                if first:  # the first try carries the admission; a refusal takes no turn
-                    self.admission = results[: len(self._admit)]
-                    self.admitted = bool(results[len(self._admit)])
-                    if not self.admitted:
-                        return self
-                    results = results[len(first):]
-                    first = []
+                results = await locks._store.run(ops)
                 if results[0]:
                     break
                 if loop.time() + pause > deadline:
@@ -81,8 +93,16 @@ class CustomerTurn:
         except BaseException:
             locks._local.release(customer)
             raise
+        at = 2
+        for gate in self._gates:
+            self.checked.append(results[at: at + len(gate.checks)])
+            at += len(gate.checks)
+            if not results[at]:
+                return self  # refused: the turn was let go in the same round trip
+            at += 1
+        self.admitted = True
         self._token = token
-        self.fetched = results[1:]
+        self.fetched = results[at:]
         return self
 
     async def __aexit__(
@@ -90,7 +110,8 @@ class CustomerTurn:
     ) -> None:
         try:
             if self._token is not None:
-                await self._locks._store.run([*self.writes, Release(CustomerLocks.key(self._customer), self._token)])
+                writes = self.writes if kind is None else []  # a turn that failed changes nothing
+                await self._locks._store.run([*writes, Release(CustomerLocks.key(self._customer), self._token)])
         finally:
             self._locks._local.release(self._customer)
 
@@ -109,20 +130,14 @@ class CustomerLocks:
         """Customers with a message being handled or waiting here."""
         return len(self._local)
 
-    def busy(self, customer: str) -> bool:
-        """Whether a message of ``customer`` is being handled or waiting here."""
-        return customer in self._local
-
     @staticmethod
     def key(customer: str) -> str:
         return f"lock:{customer}"
 
-    def turn(self, customer: str, fetch: Sequence[Op] = (), admit: Sequence[Op] = ()) -> CustomerTurn:
-        """Wait for ``customer``'s turn (``LockTimeout`` after the wait), fetching ``fetch``.
-
-        ``admit`` (operations such as ``SetIfAbsent`` and ``Incr`` with a limit, see ``Admit``) run
-        first, in the same round trip; when they refuse, no turn is taken (``CustomerTurn.admitted``)."""
-        return CustomerTurn(self, customer, fetch, admit)
+    def turn(self, customer: str, fetch: Sequence[Op] = (), gates: Sequence[Gate] = ()) -> CustomerTurn:
+        """Wait for ``customer``'s turn (``LockTimeout`` after the wait), then pass ``gates`` and
+        fetch ``fetch`` in the same round trip (see ``CustomerTurn.admitted``)."""
+        return CustomerTurn(self, customer, fetch, gates)
 
     @asynccontextmanager
     async def hold(self, customer: str) -> AsyncIterator[None]:

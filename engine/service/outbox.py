@@ -29,6 +29,13 @@ def event_id(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:20]
 
 
+def order_notice_id(order_key: str, index: int) -> str:
+    """The outbox id of the admin's ``index``-th notice of a new order: one name whichever path
+    stores the order (at once, or later from the waiting queue), so a message handled again after
+    a crash never queues a second copy."""
+    return f"order:{event_id(order_key, 'order')}" + (f":{index}" if index else "")
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """One message in the queue."""

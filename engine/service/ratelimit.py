@@ -2,9 +2,11 @@
 
 Counts are kept per fixed one-minute window (``INCR`` on a key that expires with its window), so
 every instance sharing Redis counts together; every message counts towards the overall limit,
-even one refused for its sender's limit. Twilio takes no 429 from a webhook: a message over
-a limit gets a 200 with one short "espera un momento" (once per customer and window) and then
-empty answers until the window ends.
+even one refused for its sender's limit. A repeated delivery of a message counts towards
+neither: the limits are a ``Gate`` passed after the one that recognises repeats
+(``engine.service.dedupe``). Twilio takes no 429 from a webhook: a message over a limit gets a
+200 with one short "espera un momento" (once per customer and window) and then empty answers
+until the window ends.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from engine.storage.store import Incr, Store
+from engine.service.locks import Gate
+from engine.storage.store import Incr, Op, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,10 @@ class RateLimiter:
         if self._overall:
             ops.append(Incr(f"rl:all:{window}", ttl, self._overall))
         return ops
+
+    def gate(self, customer: str, refused: tuple[Op, ...] = ()) -> Gate:
+        """The limits as a gate of the customer's turn (``refused`` runs when they refuse)."""
+        return Gate(tuple(self.count(customer)), refused)
 
     async def verdict(self, customer: str, counts: list[int]) -> RateVerdict:
         """Whether to handle the message, from the results of ``count``."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from engine.model.order import Order
 from engine.orders.store import OrderStore, OrderStoreError
 from engine.runtime.phones import mask
-from engine.service.outbox import Outbox
+from engine.service.outbox import Outbox, order_notice_id
 from engine.service.retry import RetryPolicy
 from engine.model.jobs import JobQueue
 
@@ -74,7 +74,8 @@ class WaitingOrders:
                                                       "order_confirmation")]
             if self.admin:
                 notices += [notice for index, text in enumerate(waiting.admin)
-                            for notice in self.outbox.jobs(f"order:{job.id}:{index}", self.admin, text, "order")]
+                            for notice in self.outbox.jobs(order_notice_id(waiting.order.key, index), self.admin,
+                                                           text, "order")]
             try:
                 stored = await self.orders.save(waiting.order, notices, self.now())
             except OrderStoreError as error:

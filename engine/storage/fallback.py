@@ -2,9 +2,10 @@
 
 A failed Redis call switches the service to its ``MemoryStore`` (logged once per outage); while
 degraded, one call every ``probe_every`` seconds tries Redis again, so a dead Redis costs nothing
-to the other messages. Keys under the ``carry_over`` prefixes (the sessions, the seen message
-ids) are also copied to memory while Redis works, so a conversation goes on when Redis goes
-away. When Redis answers again, what was written during the outage is copied back to it, and
+to the other messages. Keys under the ``carry_over`` prefixes (the sessions, the handled message
+ids and their replies) are also copied to memory while Redis works, so a conversation goes on
+when Redis goes away; the memory store's ``Bound`` keeps the copies of message ids few and
+short-lived (Twilio's retries come within minutes). When Redis answers again, what was written during the outage is copied back to it, and
 the other copies only where Redis lost them (a restarted Redis keeps nothing); then memory is
 emptied, so it holds nothing that could later shadow newer data in Redis.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from redis.exceptions import RedisError
 
@@ -191,9 +192,7 @@ class FallbackStore(Shortcuts):
                 self._mirror(ops, results)
                 return results
         results = await self.memory.run(ops)
-        for op, result in zip(ops, results):
-            if isinstance(op, Admit) and not result:
-                break  # nothing after a refusal ran
+        for op, _ in _ran(ops, results):
             if isinstance(op, WRITES) and self._carried(op.key):
                 self._dirty.add(op.key)
         return results
@@ -205,12 +204,23 @@ class FallbackStore(Shortcuts):
         """Copy to memory what Redis just stored under the carried-over prefixes."""
         if not self._carry_over:
             return
-        for op, result in zip(ops, results):
-            if isinstance(op, Admit) and not result:
-                break  # nothing after a refusal ran
+        for op, result in _ran(ops, results):
             if isinstance(op, Set) and self._carried(op.key):
                 self.memory.apply(op)
             elif isinstance(op, SetIfAbsent) and result and self._carried(op.key):
                 self.memory.apply(Set(op.key, op.value, op.ttl))
             elif isinstance(op, Delete) and self._carried(op.key):
                 self.memory.apply(op)
+
+
+def _ran(ops: Sequence[Op], results: list[Any]) -> Iterator[tuple[Op, Any]]:
+    """The operations of a call that ran, with their results (None: not known): up to a refusing
+    ``Admit``, then that ``Admit``'s ``otherwise``."""
+    for op, result in zip(ops, results):
+        if isinstance(op, Admit):
+            if not result:
+                for other in op.otherwise:
+                    yield other, None
+                return
+            continue
+        yield op, result

@@ -21,6 +21,7 @@ from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from engine.storage.store import (
+    Absent,
     Admit,
     Delete,
     Get,
@@ -30,6 +31,7 @@ from engine.storage.store import (
     Set,
     SetIfAbsent,
     Shortcuts,
+    Take,
 )
 
 CONNECT_TIMEOUT = 0.25
@@ -47,44 +49,65 @@ local ops = cjson.decode(ARGV[1])
 local out = {}
 local k = 1
 local admitted = true
-for n, op in ipairs(ops) do
+local function apply(op, key)
   local kind = op[1]
-  if kind == 'admit' then
+  if kind == 'get' then
+    return redis.call('GET', key), true
+  elseif kind == 'absent' then
+    local value = redis.call('GET', key)
+    return value, value == false
+  elseif kind == 'set' then
+    redis.call('SET', key, op[2], 'PX', op[3])
+    return true, true
+  elseif kind == 'setnx' then
+    local stored = redis.call('SET', key, op[2], 'PX', op[3], 'NX') ~= false
+    return stored, stored
+  elseif kind == 'take' then
+    local holder = redis.call('GET', key)
+    if holder ~= false and holder ~= op[2] then return false, false end
+    redis.call('SET', key, op[2], 'PX', op[3])
+    return true, true
+  elseif kind == 'incr' then
+    local count = redis.call('INCR', key)
+    if count == 1 and op[2] ~= 0 then redis.call('PEXPIRE', key, op[2]) end
+    return count, not op[3] or count <= op[3]
+  elseif kind == 'del' then
+    redis.call('DEL', key)
+    return true, true
+  elseif kind == 'release' then
+    local held = redis.call('GET', key) == op[2]
+    if held then redis.call('DEL', key) end
+    return held, true
+  end
+  error('unknown operation ' .. tostring(kind))
+end
+for n, op in ipairs(ops) do
+  if op[1] == 'admit' then
     out[n] = admitted
-    if not admitted then return cjson.encode(out) end
-  else
-    local key = KEYS[k]
-    k = k + 1
-    if kind == 'get' then
-      out[n] = redis.call('GET', key)
-    elseif kind == 'set' then
-      redis.call('SET', key, op[2], 'PX', op[3])
-      out[n] = true
-    elseif kind == 'setnx' then
-      out[n] = redis.call('SET', key, op[2], 'PX', op[3], 'NX') ~= false
-      admitted = admitted and out[n]
-    elseif kind == 'incr' then
-      out[n] = redis.call('INCR', key)
-      if out[n] == 1 and op[2] ~= 0 then redis.call('PEXPIRE', key, op[2]) end
-      if op[3] then admitted = admitted and out[n] <= op[3] end
-    elseif kind == 'del' then
-      redis.call('DEL', key)
-      out[n] = true
-    elseif kind == 'release' then
-      out[n] = redis.call('GET', key) == op[2]
-      if out[n] then redis.call('DEL', key) end
-    else
-      return redis.error_reply('unknown operation ' .. tostring(kind))
+    local otherwise = op[2] or {}
+    if not admitted then
+      for _, other in ipairs(otherwise) do
+        apply(other, KEYS[k])
+        k = k + 1
+      end
+      return cjson.encode(out)
     end
+    k = k + #otherwise
+  else
+    local result, admits = apply(op, KEYS[k])
+    k = k + 1
+    out[n] = result
+    admitted = admitted and admits
   end
 end
 return cjson.encode(out)
 """
 """Runs a list of operations inside Redis, in order and atomically: one command per ``run``.
 
-The operations travel as one JSON argument (besides their keys) and the results come back as one
-JSON text: redis-py packs and parses each argument and each reply element in Python, so two
-strings cost less than a few dozen. ``GET`` of a missing key comes back as ``false``."""
+The operations travel as one JSON argument (besides their keys, in the order the operations
+use them, an ``Admit``'s ``otherwise`` included) and the results come back as one JSON text:
+redis-py packs and parses each argument and each reply element in Python, so two strings cost
+less than a few dozen. ``GET`` of a missing key comes back as ``false``."""
 
 
 def connect(url: str, max_connections: int = MAX_CONNECTIONS) -> Redis:
@@ -125,42 +148,51 @@ class RedisStore(Shortcuts):
             return []
         keys: list[str] = []
         encoded: list[list[Any]] = []
-        prefix = self.prefix
         for op in ops:
             if isinstance(op, Admit):
-                encoded.append(["admit"])
-                continue
-            keys.append(prefix + op.key)
-            if isinstance(op, Get):
-                encoded.append(["get"])
-            elif isinstance(op, Set):
-                encoded.append(["set", op.value, _ms(op.ttl)])
-            elif isinstance(op, SetIfAbsent):
-                encoded.append(["setnx", op.value, _ms(op.ttl)])
-            elif isinstance(op, Incr):
-                ttl = 0 if op.ttl is None else _ms(op.ttl)
-                encoded.append(["incr", ttl] if op.limit is None else ["incr", ttl, op.limit])
-            elif isinstance(op, Delete):
-                encoded.append(["del"])
-            elif isinstance(op, Release):
-                encoded.append(["release", op.token])
+                encoded.append(["admit", [self._encode(other, keys) for other in op.otherwise]]
+                               if op.otherwise else ["admit"])
             else:
-                raise TypeError(f"not a store operation: {op!r}")
+                encoded.append(self._encode(op, keys))
         replies = json.loads(await self._call(keys, json.dumps(encoded, ensure_ascii=False)))
         results: list[Any] = []
         for op, reply in zip(ops, replies or ()):  # ``{}``: cjson's spelling of an empty list
             kind = type(op)
-            if kind is Get:
+            if kind is Get or kind is Absent:
                 results.append(None if reply is False else reply)  # false: no such key
             elif kind is Incr:
                 results.append(int(reply))
             elif kind is Set or kind is Delete:
                 results.append(None)
-            else:  # SetIfAbsent, Release, Admit
+            else:  # SetIfAbsent, Take, Release, Admit
                 results.append(reply)
         if len(results) < len(ops):  # refused by an Admit: the rest did not run
             results += [None] * (len(ops) - len(results))
         return results
+
+    def _encode(self, op: Op, keys: list[str]) -> list[Any]:
+        """``op`` as the script reads it; its key goes on ``keys``."""
+        if isinstance(op, Admit):
+            raise TypeError("an Admit inside another Admit's otherwise")
+        keys.append(self.prefix + op.key)
+        if isinstance(op, Get):
+            return ["get"]
+        if isinstance(op, Absent):
+            return ["absent"]
+        if isinstance(op, Set):
+            return ["set", op.value, _ms(op.ttl)]
+        if isinstance(op, SetIfAbsent):
+            return ["setnx", op.value, _ms(op.ttl)]
+        if isinstance(op, Take):
+            return ["take", op.token, _ms(op.ttl)]
+        if isinstance(op, Incr):
+            ttl = 0 if op.ttl is None else _ms(op.ttl)
+            return ["incr", ttl] if op.limit is None else ["incr", ttl, op.limit]
+        if isinstance(op, Delete):
+            return ["del"]
+        if isinstance(op, Release):
+            return ["release", op.token]
+        raise TypeError(f"not a store operation: {op!r}")
 
     async def _call(self, keys: list[str], operations: str) -> str:
         """``EVALSHA`` of the batch script, loading it first if Redis does not know it (a new or

@@ -1,6 +1,6 @@
 """The service's shared state, declared once: a small key-value store with expiry.
 
-Sessions, seen message ids, rate-limit counters and order numbers all live in a ``Store``.
+Sessions, handled message ids and their replies, rate-limit counters and locks all live in a ``Store``.
 ``engine.redis_store.RedisStore`` shares it between instances; ``MemoryStore`` below keeps it in
 this process with the same expiry rules; ``engine.fallback.FallbackStore`` uses Redis while it
 answers and memory while it does not.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Iterator, Protocol, Sequence, Union
 
@@ -55,6 +56,16 @@ class Delete:
 
 
 @dataclass(frozen=True, slots=True)
+class Take:
+    """A lock: store ``token`` when ``key`` holds nothing or holds ``token`` already (the same call
+    run twice, as a client's retry does); the result says whether the caller holds it now."""
+
+    key: str
+    token: str
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
 class Release:
     """Delete ``key`` only while it still holds ``token`` (a lock's owner letting go)."""
 
@@ -63,23 +74,38 @@ class Release:
 
 
 @dataclass(frozen=True, slots=True)
+class Absent:
+    """Read ``key``, which must hold nothing for a later ``Admit`` to go on; the result is what
+    it holds (None: nothing)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Admit:
     """Go on with the call only if every operation before it admits: each ``SetIfAbsent`` stored
-    its value and each ``Incr`` stayed within its ``limit``. The result says whether the call went
-    on; after a refusal nothing more runs and the results of the operations left are None.
+    its value, each ``Take`` holds its lock, each ``Absent`` found nothing and each ``Incr`` stayed
+    within its ``limit``. The result says whether the call went on; after a refusal the operations
+    of ``otherwise`` run (their results are not given), nothing more runs, and the results of the
+    operations left are None.
 
-    So a message's admission (its id seen for the first time, its rate limits) and what follows
-    it (taking the customer's turn, reading the session) share one round trip."""
+    So a message's admission (its turn taken, its id not handled yet, its rate limits) and what
+    follows it (reading the session) share one round trip, and so does what a refusal writes."""
+
+    otherwise: tuple[Op, ...] = ()
+    """Writes (``Set``, ``Delete``, ``Release``...) to carry out only when refusing."""
 
 
-Op = Union[Get, Set, SetIfAbsent, Incr, Delete, Release, Admit]
-WRITES = (Set, SetIfAbsent, Incr, Delete, Release)
+Op = Union[Get, Set, SetIfAbsent, Incr, Delete, Take, Release, Absent, Admit]
+WRITES = (Set, SetIfAbsent, Incr, Delete, Take, Release)
 
 
 def admits(op: Op, result: Any) -> bool:
     """Whether ``op``, having given ``result``, lets a later ``Admit`` go on."""
-    if isinstance(op, SetIfAbsent):
+    if isinstance(op, (SetIfAbsent, Take)):
         return bool(result)
+    if isinstance(op, Absent):
+        return result is None
     if isinstance(op, Incr):
         return op.limit is None or result <= op.limit
     return True
@@ -88,13 +114,14 @@ def admits(op: Op, result: Any) -> bool:
 class Store(Protocol):
     """Strings under keys, each with an expiry in seconds.
 
-    ``run`` carries out several operations in order in one round trip (a message needs two:
-    admission with taking the customer's turn and reading the session, then storing it and
-    letting go). The others are shortcuts for a single operation.
+    ``run`` carries out several operations in order and atomically, in one round trip (a message
+    needs two: taking the customer's turn with the message's admission and reading the session,
+    then storing the outcome, marking the message handled and letting go). The others are
+    shortcuts for a single operation.
     """
 
     async def run(self, ops: Sequence[Op]) -> list[Any]:
-        """The result of each operation, in order (``Set``/``Delete``: None; ``Release``: bool)."""
+        """The result of each operation, in order (``Set``/``Delete``: None; ``Take``, ``Release``: bool)."""
         ...
 
     async def get(self, key: str) -> str | None: ...
@@ -181,16 +208,31 @@ class KeyedLocks:
             self.release(key)
 
 
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A limit on what a ``MemoryStore`` keeps under some prefixes (its process's memory is small
+    and shared with everything else): each key at most ``seconds``, and at most ``count`` such keys
+    (the oldest written go first)."""
+
+    prefixes: tuple[str, ...]
+    seconds: float
+    count: int
+
+
 class MemoryStore(Shortcuts):
-    """A ``Store`` in this process's memory, with expiry measured by ``now`` (epoch seconds)."""
+    """A ``Store`` in this process's memory, with expiry measured by ``now`` (epoch seconds);
+    keys under ``bound``'s prefixes are kept no longer, and no more, than it says."""
 
     SWEEP_EVERY = 1000
     """Writes between two sweeps of expired keys (reads drop expired keys as they meet them)."""
 
-    def __init__(self, now: Callable[[], float]) -> None:
+    def __init__(self, now: Callable[[], float], bound: Bound | None = None) -> None:
         self._now = now
         self._data: dict[str, tuple[str, float | None]] = {}
         self._writes = 0
+        self._bound = bound
+        self._bounded: OrderedDict[str, float] = OrderedDict()
+        """Keys under ``bound``'s prefixes and their expiry, the least recently written first."""
 
     def __len__(self) -> int:
         return len(self._data)
@@ -203,10 +245,26 @@ class MemoryStore(Shortcuts):
         return entry
 
     def _write(self, key: str, value: str, ttl: float | None) -> None:
-        self._data[key] = (value, None if ttl is None else self._now() + ttl)
+        bound = self._bound
+        if bound is not None and key.startswith(bound.prefixes):
+            ttl = bound.seconds if ttl is None else min(ttl, bound.seconds)
+            expires = self._now() + ttl
+            self._data[key] = (value, expires)
+            self._keep_within(bound, key, expires)
+        else:
+            self._data[key] = (value, None if ttl is None else self._now() + ttl)
         self._writes += 1
         if self._writes % self.SWEEP_EVERY == 0:
             self.sweep()
+
+    def _keep_within(self, bound: Bound, key: str, expires: float) -> None:
+        bounded = self._bounded
+        bounded[key] = expires
+        bounded.move_to_end(key)
+        now = self._now()
+        while bounded and (len(bounded) > bound.count or next(iter(bounded.values())) <= now):
+            old, _ = bounded.popitem(last=False)
+            self._data.pop(old, None)
 
     def sweep(self) -> None:
         now = self._now()
@@ -220,6 +278,8 @@ class MemoryStore(Shortcuts):
             if isinstance(op, Admit):
                 results.append(admitted)
                 if not admitted:
+                    for other in op.otherwise:
+                        self.apply(other)
                     return results + [None] * (len(ops) - len(results))
                 continue
             result = self.apply(op)
@@ -231,6 +291,9 @@ class MemoryStore(Shortcuts):
         if isinstance(op, Get):
             entry = self._live(op.key)
             return None if entry is None else entry[0]
+        if isinstance(op, Absent):
+            entry = self._live(op.key)
+            return None if entry is None else entry[0]
         if isinstance(op, Set):
             self._write(op.key, op.value, op.ttl)
             return None
@@ -238,6 +301,12 @@ class MemoryStore(Shortcuts):
             if self._live(op.key) is not None:
                 return False
             self._write(op.key, op.value, op.ttl)
+            return True
+        if isinstance(op, Take):
+            entry = self._live(op.key)
+            if entry is not None and entry[0] != op.token:
+                return False
+            self._write(op.key, op.token, op.ttl)
             return True
         if isinstance(op, Incr):
             entry = self._live(op.key)
@@ -273,3 +342,4 @@ class MemoryStore(Shortcuts):
 
     def clear(self) -> None:
         self._data.clear()
+        self._bounded.clear()
