@@ -14,6 +14,12 @@ a form posted to that URL and signed with the account's auth token (``token``) f
 ``callback(request, "delivered")``, ``callback(request, "failed", 63016)``, in any order and as
 often as the test likes. The URL is the public one (``PUBLIC_URL``...); ``via`` is where the
 service really listens (a proxy's job in production).
+
+Content: a message may carry ``ContentSid`` and ``ContentVariables`` (a JSON object of strings)
+instead of ``Body``, as Twilio's Messages API takes a Content template. When ``contents`` is set
+(the SIDs the account has), an unknown ``ContentSid`` is refused as Twilio refuses it (400, error
+21655) and variables that are not a JSON object of strings too (400, error 21656); ``Recorded``
+keeps the form either way (``content_sid``, ``content_variables``).
 """
 
 from __future__ import annotations
@@ -76,6 +82,14 @@ class Recorded:
     sid: str | None = None
     """The SID of the message created (answered 201)."""
 
+    @property
+    def content_sid(self) -> str | None:
+        return self.form.get("ContentSid") or None
+
+    @property
+    def content_variables(self) -> dict[str, str]:
+        return json.loads(self.form.get("ContentVariables") or "{}")
+
 
 @dataclass
 class TwilioFake:
@@ -87,6 +101,8 @@ class TwilioFake:
     """Where callbacks are posted (scheme and host); None: the StatusCallback URL itself."""
     callbacks: list[tuple[str, str, int]] = field(default_factory=list)
     """Callbacks posted: (message SID, status, the HTTP status answered)."""
+    contents: set[str] | None = None
+    """The Content SIDs the account has (None: any ``ContentSid`` is taken)."""
 
     def __post_init__(self) -> None:
         self._answers: deque[Answer] = deque()
@@ -157,6 +173,21 @@ class TwilioFake:
         with self._lock:
             return next(r for r in self.requests if r.sid == sid)
 
+    def _content_refusal(self, form: dict[str, str]) -> Answer | None:
+        """Twilio's refusal of a message with a Content template it cannot send (None: fine)."""
+        sid = form.get("ContentSid")
+        if sid is None or self.contents is None:
+            return None
+        if sid not in self.contents:
+            return error(400, 21655, "The ContentSid is Invalid")
+        try:
+            variables = json.loads(form.get("ContentVariables") or "{}")
+        except ValueError:
+            variables = None
+        if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+            return error(400, 21656, "The ContentVariables Parameter is invalid")
+        return None
+
     def _next(self) -> Answer:
         with self._lock:
             return self._answers.popleft() if self._answers else self.default
@@ -176,7 +207,7 @@ class TwilioFake:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode(), keep_blank_values=True).items()}
                 auth = _basic_auth(self.headers.get("Authorization"))
-                answer = fake._next()
+                answer = fake._content_refusal(form) or fake._next()
                 body = answer.body if answer.body is not None else _message(self.path, form)
                 sid = body.get("sid") if isinstance(body, dict) and answer.status == 201 else None
                 recorded = Recorded("POST", self.path, auth, form, answer.status, time.monotonic(), sid)

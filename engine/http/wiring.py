@@ -7,16 +7,19 @@ request with ``services_of``: a new group of routes needs nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
+from engine.channels.twilio.content import ContentMap
 from engine.channels.twilio.sender import Sender, sender_for
+from engine.http.content import content_at_start, content_client
 from engine.http.settings import Settings
 from engine.logs import LOGGER
 from engine.orders.opening import open_order_store
@@ -33,6 +36,7 @@ from engine.service.chat import (
     Conversations,
     Runtime,
 )
+from engine.service.buttons import ButtonTurns, LoadedContent
 from engine.service.clock import Clock, real_clock
 from engine.service.courier import Courier
 from engine.service.dedupe import IN_MEMORY, SeenMessages
@@ -81,6 +85,10 @@ class Given:
     """How the courier and the waiting orders try again."""
     callback_wait: float = 3.0
     """How long a status callback for a message not recorded yet waits for it (seconds)."""
+    content: ContentMap | None = None
+    """The flows' Content templates. Default: prepared through the Content API at start, in the
+    background (``engine.http.content``), when the sender is the settings' own; with a given sender
+    and no content, none (every question goes out as numbered text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +127,8 @@ class Services:
     """Checks Twilio's signatures (None: no ``TWILIO_AUTH_TOKEN``, unsigned webhooks accepted)."""
     panel: PanelHub
     """What the web panel keeps beside the service: the taken-over conversations and the day's step tally."""
+    content: LoadedContent
+    """The flows' buttons and lists as Content templates, once prepared (until then: numbered text)."""
 
 
 def services_of(request: Request) -> Services:
@@ -156,8 +166,13 @@ async def open_services(settings: Settings, flows: Flows, given: Given = Given()
     try:
         async with AsyncExitStack() as stack:
             clients = await open_clients(stack, settings, given, log, lambda: clock().timestamp())
-            services, workers = assemble(settings, flows, clients, clock, log, given.retry, given.callback_wait)
+            services, workers = assemble(settings, flows, clients, clock, log, given.retry, given.callback_wait,
+                                         twilio=settings.sends_through_twilio or given.sender is not None)
             stack.push_async_callback(services.panel.aclose)
+            if given.content is not None:
+                services.content.map = given.content
+            elif given.sender is None:
+                stack.push_async_callback(prepare_content(settings, flows, clients.store, services.content, log))
             for worker in workers:
                 worker.start()
                 stack.push_async_callback(worker.stop)
@@ -172,6 +187,32 @@ async def open_services(settings: Settings, flows: Flows, given: Given = Given()
             yield services
     finally:
         log.info("👋 Servicio detenido")
+
+
+def prepare_content(
+    settings: Settings, flows: Flows, store: FallbackStore, loaded: LoadedContent, log: logging.Logger
+) -> Callable[[], Awaitable[None]]:
+    """Start preparing the flows' templates in the background (the start does not wait on the
+    Content API); what stops it, for the exit stack."""
+    client = content_client(settings)
+
+    async def prepare() -> None:
+        try:
+            loaded.map = await content_at_start(flows, store, client, log)
+        except Exception:  # noqa: BLE001  without templates the bot still answers, in text
+            log.exception("❗ Falla al preparar los botones: las opciones salen como texto numerado")
+        finally:
+            if client is not None:
+                await client.aclose()
+
+    task = asyncio.create_task(prepare(), name="content")
+
+    async def stop() -> None:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+    return stop
 
 
 async def open_clients(
@@ -212,8 +253,10 @@ async def check_queue(orders: OrderStore, log: logging.Logger, now: Callable[[],
 def assemble(
     settings: Settings, flows: Flows, clients: Clients, clock: Clock, log: logging.Logger, retry: RetryPolicy,
     callback_wait: float = 3.0,
+    twilio: bool = False,
 ) -> tuple[Services, tuple[Worker, ...]]:
-    """The services on ``clients``, and the workers to start for them."""
+    """The services on ``clients``, and the workers to start for them (``twilio``: the sender
+    sends through Twilio, so turns with buttons may go out as Content templates)."""
     store, orders, admin = clients.store, clients.orders, settings.admin_phone_number
 
     def now() -> float:
@@ -239,6 +282,7 @@ def assemble(
     overrides = StoredOverrides(store)
     panel = PanelHub(store, outbox.enqueue, clock, flows, log)
     takeover = panel.takeover(SessionTakeover(sessions, locks, flows.hash))
+    content = LoadedContent()
 
     async def tell_customer(event: str, customer: str, text: str) -> bool:
         return await outbox.enqueue(event, customer, text, "status")
@@ -257,12 +301,13 @@ def assemble(
         panel.effects(Operations(flows, orders, outbox, waiting, errors, admin, log)),
         AdminLine(admin, desk, outbox.wake) if admin is not None else None,
         log,
+        ButtonTurns(flows, outbox, content) if twilio else None,
     )
     token = settings.twilio_auth_token
     validator = RequestValidator(str(token)) if token is not None else None
     services = Services(
         settings=settings, flows=flows, clock=clock, log=log, store=store, orders=orders, overrides=overrides,
         sessions=sessions, takeover=takeover, desk=desk, outbox=outbox, courier=courier, waiting=waiting, chat=chat, apology=say("error"),
-        validator=validator, panel=panel,
+        validator=validator, panel=panel, content=content,
     )
     return services, (waiting, courier)

@@ -27,6 +27,7 @@ from engine.runtime.flows import Flows
 from engine.runtime.handle import handle
 from engine.runtime.overrides import OVERRIDES_KEY, Overrides
 from engine.runtime.phones import mask
+from engine.service.buttons import ButtonTurns
 from engine.service.clock import Clock
 from engine.service.dedupe import SeenMessages
 from engine.service.effects import EffectRunner
@@ -105,6 +106,7 @@ class ChatService:
         effects: EffectRunner,
         admin: AdminLine | None,
         log: logging.Logger,
+        buttons: ButtonTurns | None = None,
     ) -> None:
         self._runtime = runtime
         self._admission = admission
@@ -116,6 +118,8 @@ class ChatService:
         self._effects = effects
         self._admin = admin
         self._log = log
+        self._buttons = buttons
+        """Sends a turn that ends on a question with buttons through the outbox (None: all TwiML)."""
 
     async def answer(self, delivery: Delivery) -> tuple[str, ...]:
         """The replies to ``delivery``: a repeat gets the first delivery's; a message over the
@@ -179,4 +183,7 @@ class ChatService:
                 "✅ Sesión actualizada para %s (paso %s, %d en el carrito, guardada %d min)",
                 who, safe(str(after.step), 40), sum(line.quantity or 0 for line in after.cart), save.ttl // 60,
             )
+        if self._buttons is not None and await self._buttons.send(outcome, delivery.inbound):
+            self._log.info("🔘 Respuesta con botones para %s: sale por la cola de envíos", who)
+            return ()  # the webhook answers with an empty TwiML
         return outcome.replies

@@ -63,6 +63,20 @@ Report = Callable[[Undeliverable], Awaitable[None]]
 """Where the courier tells of a message it gave up on."""
 
 
+@dataclass(frozen=True)
+class Held:
+    """A turn whose message waits to be tried again: its later messages wait behind it."""
+
+    turn: str
+    due: float
+    retrying: bool
+
+
+def turn_of(job_id: str) -> str:
+    """The turn a job belongs to (``turn:<id>#<n>``, see ``engine.service.buttons``); "" for none."""
+    return job_id.partition("#")[0] if job_id.startswith("turn:") else ""
+
+
 def same_number(a: str, b: str) -> bool:
     return normalise_whatsapp(a) == normalise_whatsapp(b)
 
@@ -184,12 +198,24 @@ class Courier:
         return len(jobs)
 
     async def _deliver_in_order(self, queued: list[tuple[float, Job]]) -> None:
+        held: Held | None = None
         for _, job in sorted(queued, key=lambda pair: pair[0]):
-            await self._deliver(job)
+            if held is not None and turn_of(job.id) == held.turn:
+                # An earlier message of the same turn waits: this one waits behind it, so the
+                # question and its buttons never arrive before the texts that lead to it.
+                held = Held(held.turn, held.due + 1e-3, held.retrying)
+                await self._queue.reschedule(job.id, job.payload, held.due, retrying=held.retrying)
+                continue
+            waiting = await self._deliver(job)
+            held = Held(turn_of(job.id), *waiting) if waiting is not None and turn_of(job.id) else None
 
-    async def _deliver(self, job: Job) -> None:
+    async def _deliver(self, job: Job) -> tuple[float, bool] | None:
+        """Send ``job``; when it waits to be tried again, when it is due and whether it waits
+        after a transient failure (None: sent, or given up)."""
         item = OutboxItem.from_json(job.payload)
-        if item.template and self._template_sid is not None:
+        if item.content_sid:
+            result, item = await self._send_content(item)
+        elif item.template and self._template_sid is not None:
             result = await self._attempt(
                 self._sender.send_template(item.to, self._template_sid, template_variables(item)))
         else:
@@ -198,7 +224,8 @@ class Courier:
             if self._template_for is not None and not same_number(item.to, self._template_for):
                 # A customer silent for 24 hours: WhatsApp forbids free text and the approved
                 # template is the admin's. Nothing will open that window: report and stop.
-                return await self._give_up(job.id, item, result)
+                await self._give_up(job.id, item, result)
+                return None
             if self._template_sid is None:
                 return await self._keep_for_window(job.id, item)
             result = await self._attempt(
@@ -217,11 +244,27 @@ class Courier:
                     self._log.info("📤 Twilio responde otra vez: %d mensajes en espera salen ya", len(hurried))
                     self._outbox.news.set()
         elif result.verdict is SendVerdict.RETRY:
-            await self._retry(job.id, item, result)
+            return await self._retry(job.id, item, result)
         elif result.verdict is SendVerdict.PERMANENT:
             await self._give_up(job.id, item, result)
         else:  # the template itself hit the window: nothing else to try but later
-            await self._keep_for_window(job.id, item)
+            return await self._keep_for_window(job.id, item)
+        return None
+
+    async def _send_content(self, item: OutboxItem) -> tuple[SendResult, OutboxItem]:
+        """A question with buttons or a list: its Content template, or its numbered text when the
+        window for the template has passed or Twilio refuses the template for good; the result,
+        and the message as it stands (text from then on, if it fell back)."""
+        as_text = replace(item, content_sid="", variables=None)
+        if item.window_until and self._now() > item.window_until:
+            self._log.warning("🔘 Los botones para %s llegan tarde (fuera de las 24 h): va el texto", mask(item.to))
+            return await self._attempt(self._sender.send(item.to, item.body)), as_text
+        result = await self._attempt(self._sender.send_template(item.to, item.content_sid, item.variables or {}))
+        if result.verdict in (SendVerdict.PERMANENT, SendVerdict.WINDOW):
+            self._log.warning("🔘 Twilio no aceptó los botones para %s (%s): va el texto numerado",
+                              mask(item.to), result.detail)
+            return await self._attempt(self._sender.send(item.to, item.body)), as_text
+        return result, item
 
     async def _attempt(self, send: Awaitable[SendResult]) -> SendResult:
         try:
@@ -230,22 +273,25 @@ class Courier:
             self._log.exception("❗ El envío falló de forma inesperada")
             return SendResult(SendVerdict.RETRY, detail=type(error).__name__)
 
-    async def _retry(self, event_id: str, item: OutboxItem, result: SendResult) -> None:
+    async def _retry(self, event_id: str, item: OutboxItem, result: SendResult) -> tuple[float, bool] | None:
         self._failing = True
         if event_id in self._probes:  # a probe brought forward: its own back-off goes on as it was
             self._probes.discard(event_id)
         else:
             item = replace(item, attempts=item.attempts + 1)
         if self._policy.exhausted(item.attempts):
-            return await self._give_up(event_id, item, result)
+            await self._give_up(event_id, item, result)
+            return None
         delay = self._policy.delay(max(1, item.attempts))
         self._log.warning(
             "⏳ Mensaje «%s» para %s no salió (%s); intento %d, otra vez en %.1f s",
             item.kind, mask(item.to), result.detail, item.attempts, delay,
         )
-        await self._queue.reschedule(event_id, item.to_json(), self._now() + delay, retrying=True)
+        due = self._now() + delay
+        await self._queue.reschedule(event_id, item.to_json(), due, retrying=True)
+        return due, True
 
-    async def _keep_for_window(self, event_id: str, item: OutboxItem) -> None:
+    async def _keep_for_window(self, event_id: str, item: OutboxItem) -> tuple[float, bool]:
         if not item.window_logged:
             self._log.warning(
                 "⚠️ Mensaje «%s» para %s fuera de la ventana de 24 h de WhatsApp y sin ADMIN_TEMPLATE_SID: "
@@ -253,7 +299,9 @@ class Courier:
                 item.kind, mask(item.to),
             )
         item = replace(item, window_logged=True)
-        await self._queue.reschedule(event_id, item.to_json(), self._now() + self._window_retry)
+        due = self._now() + self._window_retry
+        await self._queue.reschedule(event_id, item.to_json(), due)
+        return due, False
 
     async def _give_up(self, event_id: str, item: OutboxItem, result: SendResult) -> None:
         self._probes.discard(event_id)
@@ -279,6 +327,11 @@ class Courier:
         if status not in FAILED_STATUSES:
             self._log.info("📬 Mensaje «%s» para %s: %s", item.kind, mask(item.to), status)
             return "recorded"
+        if item.content_sid:  # the buttons did not arrive: the same question as numbered text
+            await deliveries.reopen(tracked.id, replace(item, content_sid="", variables=None).to_json(), self._now())
+            self._log.warning("🔘 Los botones para %s no llegaron (%s): va el texto numerado", mask(item.to), status)
+            self._outbox.news.set()
+            return "text"
         for_template = self._template_for is None or same_number(item.to, self._template_for)
         if code == OUTSIDE_WINDOW and for_template and not item.template:
             now = self._now()

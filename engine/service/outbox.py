@@ -53,6 +53,14 @@ class OutboxItem:
     template: bool = False
     """Send the approved template (``ADMIN_TEMPLATE_SID``) with this text in its variable, not
     the text: Twilio reported the text outside the 24-hour window (63016)."""
+    content_sid: str = ""
+    """A Content template (buttons or a list) to send with ``variables`` instead of the text; the
+    text (the same question, numbered) goes out instead when the template cannot ("": text)."""
+    variables: dict[str, str] | None = None
+    """The template's ``ContentVariables``."""
+    window_until: float = 0.0
+    """Until when the template may be sent (epoch): WhatsApp's 24 hours since the customer's
+    message; after it only the text is tried (0: no limit)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
