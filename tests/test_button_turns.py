@@ -162,3 +162,52 @@ def test_a_content_api_failure_at_start_leaves_the_turns_in_twiml_text(tmp_path,
         assert to_ana(twilio) == []  # nothing went through the outbox
     finally:
         server.kill()
+
+
+def tap(server: Server, twilio: TwilioFake, content: ContentFake, choice: str, sent: int) -> list[str]:
+    """Tap ``choice`` on the ``sent``-th message sent to Ana, as a phone does: the button's (or list
+    item's) id and title from the template that was sent, in the fields Twilio posts for a tap."""
+    question = arrived(twilio, sent)[sent - 1]
+    resource = next(c for c in content.contents() if c["sid"] == question.content_sid)
+    kind, rich = next((k, v) for k, v in resource["types"].items() if k != "twilio/text")
+    options = rich.get("actions") or rich.get("items")
+    option = next(o for o in options if o["id"].endswith(":" + choice))
+    title = option.get("title") or option.get("item")
+    if kind == "twilio/list-picker":
+        fields = {"ListId": option["id"], "ListTitle": title, "MessageType": "interactive"}
+    else:
+        fields = {"ButtonPayload": option["id"], "ButtonText": title, "MessageType": "button"}
+    with httpx.Client(timeout=10) as client:
+        return replies(post(client, server.base, form(title, **fields)))
+
+
+def test_a_whole_order_by_taps(server, twilio, content):
+    say(server, "hola")
+    assert say(server, "3 pastor") == []
+    assert tap(server, twilio, content, "harina", 1) == []
+    [added] = tap(server, twilio, content, "sin_cebolla", 2)
+    assert added.startswith("✅ Agregué 3 × Taco al pastor (harina, sin cebolla)")
+    stale, asked = tap(server, twilio, content, "maiz", 1)  # a button of an earlier question
+    assert stale.startswith("Ese botón era de un mensaje anterior") and asked.startswith("¿Qué te sirvo?")
+    assert say(server, "listo") == []
+    assert tap(server, twilio, content, "pickup", 3) == ["¿A nombre de quién va el pedido?"]
+    say(server, "Ana")
+    assert say(server, "este") == []
+    assert tap(server, twilio, content, "efectivo", 4) == []
+    assert "3 × Taco al pastor (harina, sin cebolla)" in arrived(twilio, 5)[-1].content_variables["1"]
+    [placed] = tap(server, twilio, content, "yes", 5)
+    assert "Tu pedido es el *#" in placed and "Total: $75" in placed
+    again = tap(server, twilio, content, "yes", 5)  # the confirmation's button once more: no second order
+    assert again[0].startswith("Ese botón era de un mensaje anterior")
+    assert server.log().count("🧾 Pedido #") == 1
+
+
+def test_the_same_order_typed_alongside_the_buttons(server, twilio):
+    for text in ("hola", "3 pastor", "harina", "sin cebolla", "listo"):
+        say(server, text)
+    assert say(server, "1") == ["¿A nombre de quién va el pedido?"]
+    say(server, "Ana")
+    say(server, "este")
+    say(server, "efectivo")
+    [placed] = say(server, "sí")
+    assert "Tu pedido es el *#" in placed and "Total: $75" in placed

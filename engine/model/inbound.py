@@ -41,3 +41,6 @@ class Inbound:
     message_id: str | None = None
     """The transport's id of this message (Twilio's ``MessageSid``): what the effects of this very
     message are named after, so a retried webhook never sends twice. The runtime ignores it."""
+    tap: str | None = None
+    """The id of the reply button or list item the customer tapped (``<step>:<choice>``, see
+    ``engine.runtime.choices_view``); None when they typed."""

@@ -46,6 +46,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "admin_reply": ("customer", "sent"),
     "admin_error": ("customer", "what", "held_back"),
     "order_saved_later": (),
+    "stale_tap": (),
     "error": (),
     "rate_limited": (),
 }

@@ -46,6 +46,7 @@ from engine.runtime.flows import Flows
 from engine.runtime.order_item import OrderTaking
 from engine.runtime.overrides import NO_OVERRIDES, Overrides
 from engine.runtime.phones import parse_phone
+from engine.runtime.taps import STALE_TAP, read_tap
 from engine.runtime.understand import (
     best_matches,
     is_bare_number,
@@ -70,9 +71,14 @@ def handle(
     current = current.evolve(last_seen=epoch, recent=recent)
     if current.quiet_until > epoch:
         return Outcome(current, (), (ForwardToAdmin(inbound.customer, inbound.text),))
-    turn = Turn(flows, current, inbound, now, overrides)
+    tapped = read_tap(flows, current, inbound)  # a tap is read by its id, before any text
+    turn = Turn(flows, current, tapped.inbound, now, overrides)
     try:
-        turn.run()
+        if tapped.stale:
+            turn.say(STALE_TAP)
+            turn.reask(prefix=None)
+        else:
+            turn.run()
         return turn.outcome()
     except (TemplateError, RecursionError, LookupError, TypeError, ValueError) as error:
         return apologise(flows, current, inbound, error)

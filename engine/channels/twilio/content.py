@@ -63,6 +63,8 @@ BODY = "1"
 #   Twilio integrations read; Twilio's stored pages did not show that part of the parameter table.
 TAP_FIELDS = ("ButtonPayload", "ListId")
 """The webhook fields that hold a tap's id (``choices_view.Option.tap``)."""
+TAP_ID_FIELD_LIMIT = 200
+"""Characters of a tap id kept from the webhook (a list item's id holds at most 200)."""
 TAP_TEXT_FIELDS = ("ButtonText", "ListTitle")
 """The webhook fields that hold the tapped option's text as the customer saw it."""
 

@@ -43,6 +43,7 @@ from twilio.request_validator import (
     remove_port,
 )
 
+from engine.channels.twilio.content import TAP_ID_FIELD_LIMIT, tap_in
 from engine.channels.twilio.twiml import xml_text
 from engine.model.inbound import Inbound, Location
 from engine.runtime.phones import normalise_whatsapp
@@ -52,8 +53,8 @@ MAX_TEXT = 4096
 MAX_PROFILE = 100
 MAX_LABEL = 300
 MAX_FIELDS = 200
-READ = ("From", "Body", "ButtonText", "ButtonPayload", "ProfileName", "MessageSid", "NumMedia",
-        "Latitude", "Longitude", "Label", "Address")
+READ = ("From", "Body", "ButtonText", "ButtonPayload", "ListId", "ListTitle", "ProfileName", "MessageSid",
+        "NumMedia", "Latitude", "Longitude", "Label", "Address")
 """The fields the bot reads: each may appear once."""
 _SENDER = re.compile(r"(?:whatsapp:)?\+[1-9][0-9]{6,14}")
 _SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -189,8 +190,10 @@ def read_delivery(form: ImmutableMultiDict[str, str]) -> Delivery:
     if raw_sid and not _SID.fullmatch(raw_sid):
         raise Refused(400, "MessageSid inválido")
     sid = raw_sid or None
-    texts = (_message(form.get(name, "")) for name in ("Body", "ButtonText", "ButtonPayload"))
+    texts = (_message(form.get(name, "")) for name in ("Body", "ButtonText", "ListTitle", "ButtonPayload"))
     text = next((text for text in texts if text), "")  # a button's answer when there is no body
+    # A tap: the button's or list item's id (see engine.channels.twilio.content for the fields).
+    tap = _line(tap_in(form) or "", TAP_ID_FIELD_LIMIT) or None
     return Delivery(
         sender=sender,
         message_sid=sid,
@@ -200,6 +203,7 @@ def read_delivery(form: ImmutableMultiDict[str, str]) -> Delivery:
             location=_location(form),
             profile_name=_line(form.get("ProfileName", ""), MAX_PROFILE) or None,
             message_id=sid,
+            tap=tap,
         ),
         media=_count(form.get("NumMedia", "")),
     )

@@ -23,6 +23,7 @@ PURPOSES = {
     "too_many": "cuando piden más de la cantidad máxima",
     "nothing_ordered": "cuando dicen «listo» sin haber pedido nada",
     "not_understood": "cuando no entiende una respuesta",
+    "stale_tap": "cuando tocan un botón de un mensaje anterior (luego repite la pregunta)",
     "phone_invalid": "cuando el número de contacto no es válido",
     "error": "la disculpa cuando algo falla",
     "admin_new_order": "el aviso de pedido nuevo al encargado",
