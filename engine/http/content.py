@@ -65,9 +65,12 @@ class Prepared:
 
 
 def content_client(settings: Settings) -> ContentClient | None:
-    """A client for the account's Content API; None without the account SID and auth token."""
+    """A client for the account's Content API; None without the account SID and auth token, and
+    under ``APP_ENV=test`` without ``TWILIO_CONTENT_API_BASE`` (a test server never calls Twilio)."""
     token = str(settings.twilio_auth_token) if settings.twilio_auth_token else None
     if not settings.twilio_account_sid or not token:
+        return None
+    if settings.app_env == "test" and settings.twilio_content_api_base is None:
         return None
     return ContentClient(settings.twilio_account_sid, token, base=settings.twilio_content_api_base or CONTENT_API)
 
