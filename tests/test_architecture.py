@@ -20,6 +20,10 @@ LAZY_IMPORTS = {
         "loads the module of the one command that runs, so `rinconcito validate` never pays for "
         "the web server, Twilio or Supabase"
     ),
+    ("engine/orders/opening.py", "open_order_store"): (
+        "optional integration loaded only when configured: the supabase client is imported only "
+        "when SUPABASE_URL and SUPABASE_KEY are set (≈ 0.3 s of CPU and 26 MB at every start otherwise)"
+    ),
 }
 """The only imports allowed inside a function: (file, function) -> why it is lazy."""
 
