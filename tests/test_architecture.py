@@ -24,6 +24,10 @@ LAZY_IMPORTS = {
         "optional integration loaded only when configured: the supabase client is imported only "
         "when SUPABASE_URL and SUPABASE_KEY are set (≈ 0.3 s of CPU and 26 MB at every start otherwise)"
     ),
+    ("engine/channels/twilio/sender.py", "sender_for"): (
+        "optional integration loaded only when configured: twilio's REST client and aiohttp "
+        "(engine.channels.twilio.rest) are imported only when Twilio's credentials are set"
+    ),
 }
 """The only imports allowed inside a function: (file, function) -> why it is lazy."""
 
