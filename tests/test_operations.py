@@ -57,7 +57,7 @@ from servicekit import (  # noqa: F401  (prefix is a fixture)
 from outbox_rpc import OutboxRpc
 from twilio_fake import TwilioFake
 
-from engine.channels.twilio.sender import BaseUrlTwilioHttpClient, TwilioSender
+from engine.channels.twilio.rest import BaseUrlTwilioHttpClient, TwilioSender
 from engine.http.app import create_app
 from engine.http.settings import load_settings
 from engine.http.wiring import SERVICES, Given, Services

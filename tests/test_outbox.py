@@ -14,7 +14,7 @@ import pytest
 from servicekit import SHARED_REDIS, prefix, redis_server  # noqa: F401  (fixtures)
 from twilio_fake import HANG, TwilioFake, created, error, status
 
-from engine.channels.twilio.sender import BaseUrlTwilioHttpClient, TwilioSender
+from engine.channels.twilio.rest import BaseUrlTwilioHttpClient, TwilioSender
 from engine.orders.sqlite import SqliteOrderStore
 from engine.service.courier import Courier, Undeliverable
 from engine.service.durable import DurableQueue

@@ -11,12 +11,8 @@ from servicekit import free_port
 from twilio_fake import HANG, TwilioFake, error, status
 
 from engine.channels.twilio.errors import SendVerdict
-from engine.channels.twilio.sender import (
-    BaseUrlTwilioHttpClient,
-    LogSender,
-    TwilioSender,
-    sender_for,
-)
+from engine.channels.twilio.rest import BaseUrlTwilioHttpClient, TwilioSender
+from engine.channels.twilio.sender import LogSender, sender_for
 
 pytestmark = pytest.mark.anyio
 

@@ -8,6 +8,7 @@ own verdict, because the caller can still reach the person with an approved temp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -68,3 +69,20 @@ def describe(status: int | None, code: int | None) -> str:
     if code is not None and code != status:
         return f"Twilio respondió {status}, error {code}"
     return f"Twilio respondió {status}"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    verdict: SendVerdict
+    sid: str | None = None
+    """Twilio's message SID (``SM...``) when the message was accepted."""
+    status: int | None = None
+    """The HTTP status of a failure (None: no answer)."""
+    code: int | None = None
+    """Twilio's error code of a failure, when it gave one."""
+    detail: str = ""
+    """A short description of a failure, fit for a log (no secrets, no message text)."""
+
+    @property
+    def sent(self) -> bool:
+        return self.verdict is SendVerdict.SENT
