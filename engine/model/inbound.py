@@ -41,3 +41,8 @@ class Inbound:
     message_id: str | None = None
     """The transport's id of this message (Twilio's ``MessageSid``): what the effects of this very
     message are named after, so a retried webhook never sends twice. The runtime ignores it."""
+    media: int = 0
+    """How many files (a photo, a voice note, a sticker) came with the message: the bot reads text only."""
+    opted_out: bool = False
+    """The service remembers that this customer asked not to be written to (``OptOut``): writing
+    again lifts it (``OptIn``)."""
