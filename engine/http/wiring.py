@@ -37,6 +37,7 @@ from engine.service.dedupe import SeenMessages
 from engine.service.effects import Operations
 from engine.service.errors import ErrorReports
 from engine.service.locks import CustomerLocks
+from engine.service.optouts import OptOuts
 from engine.service.outbox import Outbox
 from engine.service.ratelimit import RateLimiter
 from engine.service.retry import RetryPolicy
@@ -195,7 +196,8 @@ def assemble(
         shared = RedisJobQueue(redis.client, settings.redis_key_prefix, name) if redis is not None else None
         return FallbackJobQueue(shared, MemoryJobQueue(now), log, probe_every=settings.redis_probe_seconds)
 
-    outbox = Outbox(job_queue("outbox"), now)
+    optouts = OptOuts(store)
+    outbox = Outbox(job_queue("outbox"), now, optouts)
     errors = ErrorReports(flows, outbox, store, admin, log, now)
     courier = Courier(outbox, clients.sender, retry, log, errors.undeliverable,
                       template_sid=settings.admin_template_sid, template_for=admin)
@@ -217,7 +219,7 @@ def assemble(
         Admission(store, SeenMessages(store),
                   RateLimiter(store, settings.rate_limit_per_customer, settings.rate_limit_global, now),
                   say("rate_limited")),
-        Conversations(sessions, locks),
+        Conversations(sessions, locks, optouts),
         Operations(flows, orders, outbox, waiting, errors, admin, log),
         AdminLine(admin, desk, outbox.wake) if admin is not None else None,
         log,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from engine.channels.twilio.inbound import Delivery
@@ -27,6 +27,7 @@ from engine.service.clock import Clock
 from engine.service.dedupe import SeenMessages
 from engine.service.effects import EffectRunner
 from engine.service.locks import CustomerLocks, CustomerTurn
+from engine.service.optouts import OptOuts
 from engine.service.ratelimit import RateLimiter
 from engine.service.sessions import Sessions
 from engine.storage.store import Get, Op, Store
@@ -67,6 +68,8 @@ class Conversations:
 
     sessions: Sessions
     locks: CustomerLocks
+    optouts: OptOuts | None = None
+    """Who asked not to be written to: read with the session, changed when it is stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,7 @@ class ChatService:
         self._wait_text = admission.wait_text
         self._sessions = conversations.sessions
         self._locks = conversations.locks
+        self._optouts = conversations.optouts
         self._effects = effects
         self._admin = admin
         self._log = log
@@ -126,7 +130,10 @@ class ChatService:
             if refusal is not None:
                 return refusal
             admission = []
-        turn = self._locks.turn(customer, [self._sessions.fetch(customer), Get(OVERRIDES_KEY)], admission)
+        fetch: list[Op] = [self._sessions.fetch(customer), Get(OVERRIDES_KEY)]
+        if self._optouts is not None:
+            fetch.append(self._optouts.fetch(customer))
+        turn = self._locks.turn(customer, fetch, admission)
         replies: tuple[str, ...] = ()
         try:
             async with turn:
@@ -171,11 +178,16 @@ class ChatService:
         customer = delivery.inbound.customer
         before = self._sessions.read(turn.fetched[0])
         overrides = Overrides.from_json(turn.fetched[1])
-        outcome = self._runtime.turn(before, delivery.inbound, overrides)
-        outcome = await self._effects.run(outcome, delivery.inbound)
+        inbound = delivery.inbound
+        if self._optouts is not None and self._optouts.read(turn.fetched[2]):
+            inbound = replace(inbound, opted_out=True)
+        outcome = self._runtime.turn(before, inbound, overrides)
+        outcome = await self._effects.run(outcome, inbound)
         after = outcome.session
         save = self._sessions.store(customer, after)
         turn.writes.append(save)  # stored as the turn ends, in the same round trip
+        if self._optouts is not None:
+            turn.writes.extend(self._optouts.changes(outcome.effects))
         if before is not None and before.evolve(last_seen=0) == after.evolve(last_seen=0):
             self._log.info("🔄 Actividad renovada para %s", who)
         else:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from engine.channels.twilio.twiml import split_message
+from engine.service.optouts import OptOuts
 from engine.storage.jobqueue import JobQueue
 
 REPORT_KIND = "error_report"
@@ -53,16 +54,21 @@ class OutboxItem:
 class Outbox:
     """Messages waiting to be sent, in ``queue`` (shared by every instance when it is in Redis)."""
 
-    def __init__(self, queue: JobQueue, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, queue: JobQueue, now: Callable[[], float] = time.time, optouts: OptOuts | None = None) -> None:
         self.queue = queue
         self.now = now
+        self.optouts = optouts
+        """Customers who asked not to be written to: their messages are not queued."""
         self.news = asyncio.Event()
         """Set when a message is queued or ``wake`` is called: the courier waits on it between rounds."""
 
     async def enqueue(self, event_id: str, to: str, body: str, kind: str) -> bool:
         """Queue a message for ``to`` caused by ``event_id``; False when that event's message is
         already waiting or was sent (nothing is queued then). A body longer than WhatsApp takes
-        goes as several messages, cut where the text allows, in order."""
+        goes as several messages, cut where the text allows, in order. Nothing is queued for a
+        customer who asked not to be written to (False then too)."""
+        if self.optouts is not None and await self.optouts.holds(to):
+            return False
         parts = split_message(body)
         now = self.now()
         added = False
