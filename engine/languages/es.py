@@ -7,7 +7,7 @@ from engine.languages.language import Language, OpeningPhrases, Phrasebook
 ES = Language(
     code="es",
     yes=("sí", "si", "sip", "ok", "okay", "va", "vale", "sale", "claro", "dale", "correcto", "de acuerdo", "confirmo",
-         "confirmado", "está bien", "esta bien", "perfecto", "ándale", "andale", "órale", "orale", "adelante",
+         "confirmado", "está bien", "esta bien", "perfecto", "ahora sí", "ahora si", "ándale", "andale", "órale", "orale", "adelante",
          "👍", "👌", "✅"),
     no=("no", "nop", "nope", "para nada", "mejor no", "👎", "❌"),
     done=("listo", "es todo", "eso es todo", "eso sería todo", "sería todo", "seria todo", "nada más", "ya nada más",
@@ -18,7 +18,8 @@ ES = Language(
         "a al algo con de del el en la las le lo los me mi para por porfa porfavor favor quiero quisiera dame "
         "deme manda mandame regalame traeme ponme agrega agregame y e tambien otro otra otros otras unos unas".split()
     ),
-    remove=("quitar", "quita", "quitale", "borrar", "borra", "eliminar", "elimina", "sin el"),
+    remove=("quitar", "quita", "quitale", "quítale", "quítame", "quitame", "quitarle", "saca", "sácale", "sacale",
+            "borrar", "borra", "bórrale", "borrale", "eliminar", "elimina", "sin el"),
     separators=("y", "pero"),
     numbers={
         "un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
@@ -121,7 +122,8 @@ ES = Language(
         rather=("mejor", "al final", "siempre no", "perdón", "perdon", "me equivoqué", "me equivoque", "error",
                 "disculpa", "corrijo"),
         only=("solo", "sólo", "nomás", "nomas", "nada más", "nada mas", "nadamas"),
-        without=("sin", "que no lleve", "que no lleven", "no le pongas", "no le pongan", "no le ponga", "sin el",
+        without=("sin", "que no lleve", "que no lleven", "no le pongas", "no le pongan", "no le ponga", "no les pongas",
+                 "no les pongan", "no les ponga", "no lleva", "no lleven", "sin el",
                  "sin la", "sin los", "sin las", "no quiero", "ya no quiero", "ya no quiero la"),
         but=("menos", "excepto", "pero sin", "quitándole"),
         only_with=("nomás con", "nomas con", "solo con", "sólo con", "nada más con", "únicamente con"),

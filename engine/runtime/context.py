@@ -30,6 +30,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "item_removed": ("item",),
     "item_unknown": ("suggestions",),
     "item_changed": ("line", "was"),
+    "item_queued": ("item",),
     "lines_added": ("lines",),
     "which_item": ("items", "quantity"),
     "which_line": ("lines",),

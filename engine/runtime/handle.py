@@ -240,6 +240,9 @@ class Turn:
         self.go((Branch(self.flows.order.start),))
         step = self.step()
         meaningful = [x for x in self.acts if not isinstance(x, a.Intent) or x.name not in ("start", "unsure")]
+        if step is None:
+            self.tell(says, questions)  # closed: "¿a qué hora abren?" still gets its answer
+            return
         if not isinstance(step, OrderItemStep):
             if step is not None and self.reading.has(a.AddLine):
                 # e.g. "¿Retomamos tu pedido?" first: keep what was asked for until the order goes on
@@ -459,17 +462,18 @@ class Turn:
         if order_step is None:
             self.reask()
             return
-        before = (self.session.cart, self.session.pending)
+        confirming = isinstance(step, ConfirmStep)
+        if not confirming:
+            self.session = self.session.evolve(step=order_step.id)  # "¿Algo más?" from here on
         self.ordering.take_free_quietly(order_step, [x for x in self.acts if isinstance(x, CHANGES)])
         self.session = self.session.evolve(ahead=tuple(self.session.answers))
-        confirming = isinstance(step, ConfirmStep)
-        self.ordering.settle(order_step, finish=False, ask=False)
-        if confirming and not self.session.pending and self.session.which is None:
-            if (self.session.cart, self.session.pending) != before:
+        if confirming:
+            self.ordering.settle(order_step, finish=False, ask=False)
+            if not self.session.pending and self.session.which is None:
                 self.session = self.session.evolve(ahead=())
-            self.say(step.ask, self.step_extras(step))
-            return
-        self.session = self.session.evolve(step=order_step.id)
+                self.say(step.ask, self.step_extras(step))  # the summary again, with the change
+                return
+            self.session = self.session.evolve(step=order_step.id)
         self.ordering.settle(order_step)
 
     def to_ordering(self) -> None:

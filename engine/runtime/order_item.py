@@ -57,6 +57,8 @@ class OrderTaking:
         self.added: list[Line] = []
         """Lines that reached the cart this turn: one "Agregué…" for all of them."""
         self.asked_which = False
+        self.was_asking = bool(turn.session.pending)
+        """A line was being asked about when the message came: a new one waits its turn, and says so."""
 
     # ------------------------------------------------------------ the step
 
@@ -124,7 +126,7 @@ class OrderTaking:
         """A message that adds or changes nothing."""
         turn = self.turn
         kinds = [x for x in acts if not isinstance(x, a.Intent) or x.name not in ("unsure",)]
-        if len(kinds) == 1 and isinstance(kinds[0], a.YesNo):
+        if len(kinds) == 1 and isinstance(kinds[0], a.YesNo) and not turn.reading.leftover:
             if kinds[0].value:
                 turn.say(step.ask)  # "sí": what would you like, then?
             else:
@@ -163,6 +165,8 @@ class OrderTaking:
                 continue
             if line.quantity is not None and not 1 <= line.quantity <= self.menu.max_quantity:
                 line = Line(line.item, None, line.options)  # asked again
+            if self.was_asking and turn.session.pending and (line.quantity is None or self.missing_group(line)):
+                turn.say("item_queued", {"item": self.item_view(line.item)})
             turn.session = turn.session.evolve(pending=turn.session.pending + (line,))
 
     def ask_which_item(self, act: a.Unsure, kind: str = "add", line: int | None = None) -> None:
@@ -208,7 +212,8 @@ class OrderTaking:
         lines = []
         for item, quantity, options in chosen:
             how_many = quantity if quantity is not None else which.quantity if len(chosen) == 1 else None
-            lines.append(Line(item, how_many, {**which.options, **options}))
+            groups = self.menu.items[item].options
+            lines.append(Line(item, how_many, {g: c for g, c in {**which.options, **options}.items() if g in groups}))
         self.queue(lines)
         others = [x for x in acts if not isinstance(x, (a.AddLine, a.Pick, a.Number, a.Each))]
         if others:
@@ -559,6 +564,10 @@ class OrderTaking:
         result: tuple[Line, ...] = (line,)
         for group, acts in by_group.items():
             distinct = {x.choice for x in acts}
+            default = self.menu.options[group].default
+            if len(distinct) == 2 and default in distinct and all(x.quantity is None for x in acts):
+                acts = [x for x in acts if x.choice != default]  # "con todo pero sin cebolla": the exception
+                distinct = {x.choice for x in acts}
             if len(acts) == 1 or len(distinct) == 1 and all(x.quantity is None for x in acts):
                 act = acts[0]
                 if act.quantity is not None and line.quantity is not None and act.quantity < line.quantity:

@@ -63,6 +63,12 @@ def _read(lexicon: Lexicon, text: str) -> a.Reading:
         if number == 0 and _lone_no(chunk_acts) and len(cut) > 1:
             rather = True
         last = found[-1] if found else None
+        fixing = next((i for i in range(len(found) - 1, -1, -1) if isinstance(found[i], a.Correct)), None)
+        if (fixing is not None and chunk_left and all(isinstance(x, a.Number) for x in chunk_acts)
+                and isinstance(fixed := found[fixing], a.Correct) and fixed.value and fixed.field == "address"):
+            # "la dirección es Calle Colima 32, Roma": an address goes on past its commas
+            found[fixing] = a.Correct(fixed.field, f"{fixed.value}, {chunk}", f"{fixed.words} {' '.join(words)}")
+            continue
         if isinstance(last, a.Correct) and not last.value and all(isinstance(x, (a.Phone, a.Number)) for x in chunk_acts):
             # "el nombre está mal, es Anahí": the new value comes in the next part
             value = _after(chunk, words, 1 if words and words[0] in lexicon.is_words else 0, lexicon)
@@ -388,6 +394,10 @@ class _Segment:
                 continue  # "no" alone, "ya no quiero": nothing left out (a no, a cancel)
             word = self.words[after]
             choice = self.lex.without_ingredient(word, only_with="only_with" in kinds)
+            if choice is None and after in self.at:  # "sin nada": not "nada" that finishes, but something to ask
+                self.at[after].tags = [("negated", "")]
+                self.at[after]._kinds = None
+                self._firsts = None
             self.negations[claim.start] = choice
             if after is not None and choice is not None:
                 self.negations[after] = choice
@@ -406,15 +416,15 @@ class _Segment:
                     break
             if hit.quantity is None and self._one_before(hit, low):
                 hit.quantity, hit.implied = 1, True
+            items = self.lex.menu.items
+            groups = set(items[hit.item].options) if hit.item else {g for c in hit.candidates for g in items[c].options}
             for position in range(low, high):
-                for value in self._choices_at(position):
-                    group, choice = value
-                    if hit.item and group in self.lex.menu.items[hit.item].options:
+                for group, choice in self._choices_at(position):
+                    if group in groups:
                         hit.options.setdefault(group, choice)
-            if hit.item:
-                for position, chosen in list(self.negations.items()):
-                    if chosen and low <= position < high and chosen[0] in self.lex.menu.items[hit.item].options:
-                        hit.options[chosen[0]] = chosen[1]
+            for position, chosen in list(self.negations.items()):
+                if chosen and low <= position < high and chosen[0] in groups:
+                    hit.options[chosen[0]] = chosen[1]
 
     def _one_before(self, hit: Hit, low: int) -> bool:
         for position in range(hit.start - 1, low - 1, -1):
@@ -450,11 +460,11 @@ class _Segment:
             commands = [c for c in commands if self.lex.intent_of(c) != "cancel"]
         if commands:
             for claim in commands:
-                found.extend(self.lex.intents_of(claim, text))
+                found.extend(x for x in self.lex.intents_of(claim, text) if x not in found)
             if any(self.lex.intent_of(c) not in ("start", "more", "wait") for c in commands):
                 return found  # "¿me mandas el menú?": the menu, and nothing else read into the words
         questions = [c for c in self.claims if "question" in c.kinds()]
-        if questions or (self.asking and not self._is_request()):
+        if questions or (self.asking and not self._is_request() and self._says_something()):
             found.append(self._question(questions))
             return found
         yes_no = self._yes_no()
@@ -470,6 +480,10 @@ class _Segment:
         """Nothing else said in the segment but politeness."""
         rest = [p for p in range(len(self.words)) if p not in claim.positions]
         return all(self.words[p] in self.lex.filler or self.kinds_at(p) <= CONTENT_FREE and self.kinds_at(p) for p in rest)
+
+    def _says_something(self) -> bool:
+        """More than politeness: "oye" before a question is not a question of its own."""
+        return bool(self.leftover()) or any(not c.kinds() <= CONTENT_FREE for c in self.claims) or bool(self.hits)
 
     def _is_request(self) -> bool:
         """ "¿me das 3 de pastor?": a question in form, an order in fact."""
@@ -502,6 +516,9 @@ class _Segment:
             return None
         kinds = claim.kinds()
         if "yes" in kinds:
+            after = max(claim.positions)
+            if any(self._unknown(p) for p in range(after + 1, len(self.words))):
+                return None  # "a ver si alcanzo a pasar": if, not yes
             return a.YesNo(True, " ".join(self.words[p] for p in sorted(claim.positions)))
         if "no" in kinds and claim.size == len(claim.positions):
             return a.YesNo(False, " ".join(self.words[p] for p in sorted(claim.positions)))
@@ -736,6 +753,11 @@ class _Segment:
         return low in self.numbers or high in self.numbers or any(
             h.quantity is not None and (low in h.positions or high in h.positions) for h in self.hits
         )
+
+    def _unknown(self, position: int) -> bool:
+        word = self.words[position]
+        return (position not in self.at and word not in self.lex.filler and not word.isdigit()
+                and not any(position in h.positions for h in self.hits))
 
     def leftover(self) -> list[str]:
         """Words nothing explains: not a phrase, not an item, not a number, not a small word."""

@@ -32,6 +32,7 @@ PURPOSES = {
     "rate_limited": "cuando un cliente manda demasiados mensajes seguidos",
     "item_changed": "confirma un cambio en el pedido (cantidad, opción, platillo) y el nuevo total",
     "lines_added": "confirma varios platillos agregados en un solo mensaje",
+    "item_queued": "cuando piden otro platillo mientras el bot pregunta por uno: queda anotado para después",
     "which_item": "pregunta cuál platillo cuando un nombre sirve para varios («una quesadilla»)",
     "which_line": "pregunta cuál línea del pedido cuando un cambio sirve para varias",
     "not_in_cart": "cuando piden quitar algo que no está en el pedido",
