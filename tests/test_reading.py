@@ -263,3 +263,9 @@ def test_the_same_text_reads_the_same_and_is_remembered(lexicon):
 @pytest.mark.parametrize("text", ["", "   ", "¿?", "y y y", "🌮🌮", "-", "x", "0", "999999999999", "sin", "por por por"])
 def test_odd_texts_read_without_raising(lexicon, text):
     read(lexicon, text)
+
+
+def test_a_message_of_one_misspelt_word_is_read_as_the_yes_no_or_listo_it_is_like(lexicon):
+    assert only(lexicon, "lsito", a.Intent).name == "done"
+    assert read(lexicon, "Marta").free == ("Marta",)  # a name, not "carta" (a command is never guessed)
+    assert not read(lexicon, "Marta").acts

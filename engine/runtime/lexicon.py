@@ -76,6 +76,9 @@ class BagPhrase:
     """Of two phrasings as long, the one with the lower rank wins (the flows' own first, then by topic)."""
 
 
+WHOLE_WORD_KINDS = ("yes", "no", "done")
+"""What a message of a single misspelt word may mean (never a command: "Marta" is a name, not "carta")."""
+
 LISTS = {
     "polite": "polite", "unsure": "unsure", "add": "add", "more": "more", "again": "again", "change": "change",
     "instead": "instead", "into": "into", "become": "become", "rather": "rather", "only": "only",
@@ -179,6 +182,13 @@ class Lexicon:
             if len(words) == 1 and len(words[0]) >= 4 and any(t[0] == "choice" for t in tags)
         }
         """One-word option choices, for typos ("harna")."""
+        self.word_intents = {
+            words[0]: tuple(t for t in tags if t[0] in WHOLE_WORD_KINDS)
+            for words, tags in merged.items()
+            if len(words) == 1 and len(words[0]) >= 4 and any(t[0] in WHOLE_WORD_KINDS for t in tags)
+        }
+        """One-word yes, no and done: a message that is only a typo of one means it ("lsito")."""
+        self._word_like: dict[str, tuple[Tag, ...]] = {}
         self.is_words = frozenset(w for words, tags in merged.items() if ("is", "") in tags for w in words)
         self.polite_words = frozenset(
             w for words, tags in merged.items() if ("polite", "") in tags or ("greeting", "") in tags for w in words
@@ -246,6 +256,16 @@ class Lexicon:
                     found.extend(t for t in tags if t not in found)
             self._choice_like[word] = tuple(found)
         return self._choice_like[word]
+
+    def word_like(self, word: str) -> tuple[Tag, ...]:
+        """What a message of one misspelt word means, when only one such word is that close."""
+        if word not in self._word_like:
+            if len(self._word_like) >= LIKE_KEPT:
+                self._word_like.clear()
+            close = [tags for known, tags in self.word_intents.items()
+                     if known[0] == word[0] and len(word) >= 5 and similar(word, known)]
+            self._word_like[word] = close[0] if len(close) == 1 else ()
+        return self._word_like[word]
 
     def number_like(self, word: str) -> int | None:
         """A number word misspelt by one letter ("sinco", "dies", "dso"), when only one fits."""

@@ -301,8 +301,17 @@ class _Segment:
         return hits
 
     def _fuzzy_choices(self) -> None:
-        """A typo or a diminutive of a one-word choice ("todito", "harna") among the words left."""
+        """A typo or a diminutive of a one-word choice ("todito", "harna") among the words left; a
+        message of one misspelt word that can only be one yes, no, "listo" or command ("lsito")."""
         taken = {p for h in self.hits for p in h.positions}
+        if len(self.words) == 1 and not self.claims and not taken and self.words[0] not in self.lex.known:
+            tags = self.lex.word_like(self.words[0])
+            if tags:
+                claim = Claim(frozenset({0}), 0, 1, False, 1, list(tags))
+                self.claims.append(claim)
+                self.at[0] = claim
+                self._firsts = None
+                return
         for position, word in enumerate(self.words):
             if position in self.at or position in taken or word in self.lex.known or len(word) < 4:
                 continue
