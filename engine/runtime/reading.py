@@ -220,6 +220,8 @@ class _Segment:
         self.joined = joined
         self.chunk = chunk
         self._firsts: dict[str, Claim] | None = None
+        self._kindset: frozenset[str] | None = None
+        self._kindset_of: dict[str, Claim] | None = None
         self.claims = self._claim()
         self.at: dict[int, Claim] = {p: c for c in self.claims for p in c.positions}
         self.hits = self._items()
@@ -384,8 +386,19 @@ class _Segment:
             return position
         return None
 
+    def kindset(self) -> frozenset[str]:
+        """Every kind of phrase the segment holds."""
+        if self._firsts is None:
+            self.first_of("")
+        assert self._firsts is not None
+        if self._kindset is None or self._kindset_of is not self._firsts:
+            self._kindset, self._kindset_of = frozenset(self._firsts), self._firsts
+        return self._kindset
+
     def _negate(self) -> None:
         """"sin"/"menos"/"nomás con" and the word after them: an ingredient left out, or an item taken out."""
+        if not self.kindset() & {"without", "but", "only_with", "remove", "command"}:
+            return
         for claim in self.claims:
             kinds = claim.kinds()
             if self.lex.intent_of(claim) == "cancel":
@@ -632,7 +645,8 @@ class _Segment:
                 found.append(a.Unsure(hit.candidates, hit.quantity, dict(hit.options), text, explicit))
         if not items:
             found.extend(self._loose_choices(a.IT))
-        for claim in self.claims:
+        plain = {"step", "any", "each", "unknown_ref", "ordinal", "none", "done", "unsure"}
+        for claim in self.claims if self.kindset() & plain else ():
             kinds = claim.kinds()
             steps = tuple(tuple(v.split(":", 1)) for v in claim.values("step"))
             if steps and keep_steps and not any(claim.positions & h.positions for h in items):
@@ -665,6 +679,8 @@ class _Segment:
     def _loose_choices(self, ref: a.Ref) -> list[a.Act]:
         """Option choices said without an item ("de harina", "3 con harina", "los demás de maíz")."""
         found: list[a.Act] = []
+        if "choice" not in self.kindset() and not self.negations:
+            return found
         negated_groups = {c[0] for c in self.negations.values() if c}
         rest = self.has("rest")
         for position in range(len(self.words)):
@@ -687,6 +703,9 @@ class _Segment:
 
     def _names_and_phones(self) -> list[a.Act]:
         found: list[a.Act] = []
+        digits_said = any(w[-1:].isdigit() for w in self.words)
+        if not digits_said and not self.kindset() & {"same_phone", "name_intro", "name_here", "field"}:
+            return found
         text = self.text
         digits = self._phone_digits()
         if digits:
