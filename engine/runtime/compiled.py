@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
@@ -69,13 +68,6 @@ class Compiled:
     def lexicon(self) -> Lexicon:
         """Every phrase the reading of a message looks for (see ``engine.runtime.reading``)."""
         return Lexicon(self._restaurant, self._menu, self._order, self.item_phrases)
-
-    @cached_property
-    def separators(self) -> re.Pattern[str]:
-        """Where one message names another item: punctuation, "+" and the language's words ("y")."""
-        words = sorted(self._restaurant.words.separators, key=len, reverse=True)
-        spoken = "".join(rf"|\b{re.escape(word)}\b" for word in words)
-        return re.compile(rf"\s*(?:,{spoken}|\+|\n|;)\s*")
 
     @cached_property
     def item_names(self) -> dict[str, str]:

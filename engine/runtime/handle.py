@@ -12,8 +12,8 @@ admin, never an exception.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -182,7 +182,7 @@ class Turn:
         commands = self.commands_found()
         if self.inbound.opted_out and not any(c.intent == "opt_out" for c in commands):
             self.effects.append(OptIn(self.inbound.customer))  # they write again: they may be written to
-        going = next((c for c in commands if c.go and not self.yields(c)), None)
+        going = next((c for c in commands if c.go), None)
         if going is not None:
             self.session = self.session.evolve(back=self.session.step)
             self.go((Branch(going.go),))  # type: ignore[arg-type]
@@ -215,15 +215,6 @@ class Turn:
                     found.append(command)
         return found
 
-    def yields(self, command: Command) -> bool:
-        """ "agregar más" at a question that has it as an answer is that answer, not the command."""
-        step = self.step()
-        if command.intent not in ("more", "start") or not isinstance(step, (ChoiceStep, OrderItemStep)):
-            return False
-        if isinstance(step, OrderItemStep):
-            return True
-        return any(step.id == s for x in self.acts if isinstance(x, a.StepChoice) for s, _ in x.options)
-
     def engine_intent(self, act: a.Act) -> bool:
         """Intents the steps read themselves (``done``, "no sé", "espérame"…): those no command of the
         flows says or leads anywhere for."""
@@ -244,7 +235,7 @@ class Turn:
             self.tell(says, questions)  # closed: "¿a qué hora abren?" still gets its answer
             return
         if not isinstance(step, OrderItemStep):
-            if step is not None and self.reading.has(a.AddLine):
+            if self.reading.has(a.AddLine):
                 # e.g. "¿Retomamos tu pedido?" first: keep what was asked for until the order goes on
                 named = tuple(Line(x.item, x.quantity, dict(x.options)) for x in self.reading.acts if isinstance(x, a.AddLine))
                 self.session = self.session.evolve(pending=self.session.pending + named)
@@ -274,6 +265,7 @@ class Turn:
             self.go((Branch(step.id),))
             return
         more = next((x for x in self.acts if isinstance(x, a.Intent) and x.name == "more"), None)
+        # "agregar más" at a question that has it among its answers ("¿Agregar algo o recoger?") is that answer
         mine = any(s == step.id for x in self.acts if isinstance(x, a.StepChoice) for s, _ in x.options)
         if more is not None and not isinstance(step, OrderItemStep) and not mine:
             self.to_ordering()
@@ -286,7 +278,7 @@ class Turn:
             self.effects.append(OptIn(self.inbound.customer))
         if new_conversation:
             self.go((Branch(self.flows.order.start),))
-            if self.replies and not isinstance(self.step(), (MessageStep, type(None))):
+            if self.replies and self.step() is not None:  # before the question the welcome ends with
                 self.replies.insert(len(self.replies) - 1, self.render("media_received"))
             return
         self.say("media_received")
@@ -429,7 +421,7 @@ class Turn:
         numbers = [x for x in self.acts if isinstance(x, (a.Number, a.Pick))]
         if len(mine) == 1:
             chosen = next(c for c in step.choices if c.id in mine)
-        elif not mine and len(numbers) == 1 and (isinstance(numbers[0], a.Pick) or self.bare(numbers[0])):
+        elif not mine and len(numbers) == 1 and (isinstance(numbers[0], a.Pick) or self.bare()):
             number = numbers[0].position if isinstance(numbers[0], a.Pick) else numbers[0].value
             if 1 <= number <= len(step.choices):
                 chosen = step.choices[number - 1]
@@ -445,7 +437,7 @@ class Turn:
         self.save_ahead(self.acts, step.id)
         self.go(chosen.go or step.next, from_step=step.id)  # type: ignore[arg-type]
 
-    def bare(self, number: a.Act) -> bool:
+    def bare(self) -> bool:
         """The whole message is the number: "2" picks the second choice, "paso en 20" does not."""
         return len(self.reading.acts) == 1 and not self.reading.leftover
 
