@@ -94,6 +94,8 @@ class OrderTaking:
             elif isinstance(act, a.Unsure):
                 self.ask_which_item(act)
                 did = True
+            elif isinstance(act, a.Choose) and lines and not act.ref.said and self.fits(lines[-1], act.group):
+                continue  # "3 pastor, 2 de harina y uno de maíz": for the line just named, below
             elif isinstance(act, (a.Remove, a.Replace, a.SetQuantity, a.More, a.Choose)):
                 did = self.edit(act) or did
             elif isinstance(act, a.Number) and reading.rather and not adds and not reading.has(*a.EDITS):
@@ -101,6 +103,15 @@ class OrderTaking:
             elif isinstance(act, a.Unclear) and not adds:
                 turn.say("not_understood")
                 did = True
+        said_after = [x for x in acts if isinstance(x, a.Choose) and not x.ref.said]
+        if lines and said_after:
+            chosen = [self.for_line(lines[-1], None, x) for x in said_after]
+            chosen = [x for x in chosen if self.fits(lines[-1], x.group)]
+            split = self.apply_choices(lines[-1], chosen) if chosen else None
+            if split is not None:
+                lines[-1:] = list(split)
+            elif chosen:
+                turn.say("not_understood")  # the parts do not add up to what was asked: asked again below
         if lines:
             self.queue(lines)
             did = True

@@ -578,6 +578,9 @@ class _Segment:
             new = [h for h in items if h.start > cut]
             if new:
                 return [*found, self._replace(self._ref(old[0]) if old else a.IT, new[0])]
+            chosen = self._loose_choices(self._ref(old[0]) if old else a.IT)
+            if chosen:
+                return [*found, *chosen]  # "cambia los de pastor a harina"
             if old and into is None:
                 return [*found, a.Replace(self._ref(old[0]), None, (), None, {}, text)]
             return [*found, *self._plain([], keep_steps=True, rather=True)]
