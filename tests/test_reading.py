@@ -269,3 +269,9 @@ def test_a_message_of_one_misspelt_word_is_read_as_the_yes_no_or_listo_it_is_lik
     assert only(lexicon, "lsito", a.Intent).name == "done"
     assert read(lexicon, "Marta").free == ("Marta",)  # a name, not "carta" (a command is never guessed)
     assert not read(lexicon, "Marta").acts
+
+
+def test_two_items_named_as_one_are_a_question_of_which(lexicon):
+    unsure = only(lexicon, "una orden de suadero", a.Unsure)
+    assert (unsure.candidates, unsure.quantity) == (("orden_pastor", "suadero"), 1)
+    assert len([x for x in acts(lexicon, "3 de pastor 3 de suadero") if isinstance(x, a.AddLine)]) == 2

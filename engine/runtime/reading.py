@@ -640,6 +640,7 @@ class _Segment:
         text = self.text
         explicit = self.joined or self.has("add")
         definite = self.has("definite")
+        items = self._joined_names(items)
         for hit in items:
             if hit.item:
                 found.append(a.AddLine(hit.item, hit.quantity, dict(hit.options), text, explicit,
@@ -678,6 +679,20 @@ class _Segment:
         if any(choice is None for choice in self.negations.values()):
             found.append(a.Unclear(text))
         return found
+
+    def _joined_names(self, items: list[Hit]) -> list[Hit]:
+        """Two items named as one ("una orden de suadero": the menu's order is of pastor): which one?"""
+        joined: list[Hit] = []
+        for hit in items:
+            last = joined[-1] if joined else None
+            if (last is not None and last.item and hit.item and hit.quantity is None and not hit.options
+                    and all(self.words[p] in self.lex.filler for p in range(max(last.positions) + 1, hit.start))
+                    and max(last.positions) + 1 < hit.start):
+                joined[-1] = Hit(None, (last.item, hit.item), last.positions | hit.positions, last.start,
+                                 last.quantity, dict(last.options))
+                continue
+            joined.append(hit)
+        return joined
 
     def _loose_choices(self, ref: a.Ref) -> list[a.Act]:
         """Option choices said without an item ("de harina", "3 con harina", "los demás de maíz")."""
