@@ -80,6 +80,11 @@ class OrderTaking:
         reading = turn.reading
         done = any(isinstance(x, a.Intent) and x.name == "done" for x in acts)
         adds = [x for x in acts if isinstance(x, a.AddLine)]
+        if any(isinstance(x, a.Unclear) for x in acts):
+            # "sin queso", "sin hielo": an exception the menu has no choice for. Adding the item
+            # without it would be a wrong order: ask again instead.
+            turn.reask()
+            return
         did = False
         lines: list[Line] = []
         for act in acts:
@@ -100,9 +105,6 @@ class OrderTaking:
                 did = self.edit(act) or did
             elif isinstance(act, a.Number) and reading.rather and not adds and not reading.has(*a.EDITS):
                 did = self.edit(a.SetQuantity(a.IT, act.value, act.words)) or did
-            elif isinstance(act, a.Unclear) and not adds:
-                turn.say("not_understood")
-                did = True
         said_after = [x for x in acts if isinstance(x, a.Choose) and not x.ref.said]
         if lines and said_after:
             chosen = [self.for_line(lines[-1], None, x) for x in said_after]

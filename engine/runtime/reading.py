@@ -602,9 +602,10 @@ class _Segment:
                 return [*found, self._replace(self._ref(before[0]), after[0])]
             if after:
                 hit = after[0]
-                if hit.quantity is not None and hit.item:
+                said_one = hit.quantity == 1 and hit.quantity_at is not None and not self.words[hit.quantity_at].isdigit()
+                if hit.quantity is not None and hit.item and not said_one:
                     return [*found, a.SetQuantity(a.Ref(hit.item), hit.quantity, text)]
-                return [*found, self._replace(a.IT, hit)]
+                return [*found, self._replace(a.IT, hit)]  # "make it a pepperoni", "que sea una gringa"
             number = self._take_number()
             if number is not None:
                 return [*found, a.SetQuantity(self._ref(before[0]) if before else a.IT, number, text)]
