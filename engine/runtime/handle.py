@@ -406,10 +406,14 @@ class Turn:
         if name:
             self.session = self.session.evolve(answers={**self.session.answers, name: value})
 
-    def changes(self) -> list[a.Act]:
-        """What the message changes in the cart, at a step that is not the order's."""
+    def changes(self, summary: bool = False) -> list[a.Act]:
+        """What the message changes in the cart, at a step that is not the order's. At the
+        summary (``summary``) any item or option said is a change: "sí, una coca" adds the coca,
+        "ok, pero sin cebolla" changes the tacos; a yes must not place the order without them."""
         found: list[a.Act] = [x for x in self.acts if isinstance(x, (a.Remove, a.Replace, a.SetQuantity, a.More))]
-        found += [x for x in self.acts if isinstance(x, (a.AddLine, a.Unsure)) and x.explicit]
+        found += [x for x in self.acts if isinstance(x, (a.AddLine, a.Unsure)) and (x.explicit or summary)]
+        if summary or self.reading.rather:
+            found += [x for x in self.acts if isinstance(x, a.Choose)]
         return found
 
     def answer_choice(self, step: ChoiceStep) -> None:
@@ -456,8 +460,10 @@ class Turn:
             return
         confirming = isinstance(step, ConfirmStep)
         if not confirming:
+            self.save_ahead(self.acts, None)  # "recoger, y una coca": the answer is kept too
             self.session = self.session.evolve(step=order_step.id)  # "¿Algo más?" from here on
-        self.ordering.take_free_quietly(order_step, [x for x in self.acts if isinstance(x, CHANGES)])
+        edits = self.changes(summary=confirming)
+        self.ordering.take_free_quietly(order_step, [x for x in self.acts if isinstance(x, CHANGES) or x in edits])
         self.session = self.session.evolve(ahead=tuple(self.session.answers))
         if confirming:
             self.ordering.settle(order_step, finish=False, ask=False)
@@ -561,7 +567,7 @@ class Turn:
             self.carry = [x for x in self.acts if isinstance(x, a.StepChoice)]
             self.go(step.no, from_step=step.id)
             return
-        if places and (self.changes() or self.items_only()):
+        if places and (self.changes(summary=True) or self.items_only()):
             self.edit_later(step)
             return
         if places and self.change_earlier(step):

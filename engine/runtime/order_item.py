@@ -543,7 +543,7 @@ class OrderTaking:
                 lines.append(Line(act.item, act.quantity, dict(act.options)))
             elif isinstance(act, a.Unsure):
                 self.ask_which_item(act)
-            elif isinstance(act, (a.Remove, a.Replace, a.SetQuantity, a.More)):
+            elif isinstance(act, (a.Remove, a.Replace, a.SetQuantity, a.More, a.Choose)):
                 self.edit(act)
         if lines:
             self.queue(lines)
