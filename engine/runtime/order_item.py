@@ -608,12 +608,12 @@ class OrderTaking:
                 return self.usual(group) or ""
             if isinstance(act, a.Unclear):
                 return ""
-        usual = self.usual(group)
-        if usual and any(isinstance(x, a.YesNo) and x.value or isinstance(x, a.Intent) and x.name == "done"
-                         for x in acts):
-            if any(isinstance(x, a.Intent) and x.name == "done" for x in acts):
-                turn.session = turn.session.evolve(finishing=True)
-            return usual  # "sí" / "listo" at "¿Cómo los preparamos?": the usual way
+        done = any(isinstance(x, a.Intent) and x.name == "done" for x in acts)
+        if done and self.usual(group):
+            turn.session = turn.session.evolve(finishing=True)
+            return self.usual(group)  # "listo" at "¿Cómo los preparamos?": the usual way, and that is all
+        if group.default and any(isinstance(x, a.YesNo) and x.value for x in acts):
+            return group.default  # "sí" to "¿Con todo?": the default; "sí" to "¿Maíz o harina?" says nothing
         return None
 
     def usual(self, group: OptionGroup) -> str | None:
