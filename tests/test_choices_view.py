@@ -50,7 +50,7 @@ def test_every_question_of_el_rinconcito(flows: Flows) -> None:
     assert found == {
         "retomar": "buttons", "pedir:tortilla": "buttons", "pedir:preparacion": "buttons", "pedir:sabor": "buttons",
         "entrega": "buttons", "minimo": "buttons", "pago": "buttons", "confirmar": "buttons", "corregir": "list",
-        "cancelar": "buttons",
+        "seguro_cancelar": "buttons",
     }
 
 

@@ -37,69 +37,11 @@ from tests.conftest import ROOT
 
 CORPUS = ROOT / "tests" / "corpus"
 
-# Today's figures. The target the issue sets ("Talk like a good cashier") is the final form of
-# these two lines: UNDERSTOOD_FLOOR >= 95 % of the corpus, and SILENT_WRONG_TODAY empty.
-UNDERSTOOD_FLOOR = 188
-SILENT_WRONG_TODAY = frozenset({
-    "ambiguity: pedir | 2 de queso y una gringa",
-    "confirmation: confirmar_horchata | sí, pero sin la horchata",
-    "confirmation: confirmar_domicilio | sí, pero paso yo",
-    "confirmation: confirmar | sí pero que sea con tarjeta",
-    "confirmation: confirmar | sí, y agrégale una coca",
-    "confirmation: confirmar | sí, pero que sean 4",
-    "confirmation: confirmar | déjame ver si mi hermano quiere algo",
-    "confirmation: confirmar | a ver, si me esperas",
-    "confirmation: confirmar | ¿si le puedo agregar algo?",
-    "edits: pedir_pastor_horchata | quita una horchata",
-    "edits: pedir_3_pastor | quítale 1 de pastor",
-    "edits: pedir_pastor_horchata | mejor solo 1 horchata",
-    "edits: pedir_pastor_torta | cambia la torta por una gringa",
-    "edits: pedir_pastor_torta | mejor en vez de la torta una gringa",
-    "edits: pedir_3_pastor | mejor que sean 5 de pastor",
-    "edits: pedir_3_pastor | mejor 2 de pastor",
-    "edits: nombre | agrégale una coca",
-    "edits: direccion | mejor paso yo",
-    "edits: pedir_pastor_torta | cambia la torta por una quesadilla",
-    "intents: nombre | pásame con alguien por favor",
-    "lookalikes: pedir_3_pastor | paso en 20 minutos",
-    "lookalikes: pedir | 3 pastor maíz es todo",
-    "lookalikes: entrega | ¿tienen local?",
-    "media_optout: nombre | STOP",
-    "media_optout: direccion | no me escriban más",
-    "names_contacts: nombre | ¿para qué quieren mi nombre?",
-    "names_contacts: nombre | ahorita te digo",
-    "names_contacts: nombre | 3 pastor",
-    "names_contacts: direccion | la misma de siempre",
-    "names_contacts: direccion | ahorita te mando la ubicación",
-    "names_contacts: direccion | ¿llegan a la Condesa?",
-    "options: preparacion_pastor | con todo menos cebolla",
-    "options: preparacion_pastor | todo menos cilantro",
-    "options: preparacion_pastor | sin cebolla y sin cilantro",
-    "options: tortilla_5_pastor | 3 con harina y 2 de maíz",
-    "options: tortilla_5_pastor | 2 de harina y los demás de maíz",
-    "options: sabor_refresco | coca light",
-    "quantities: pedir | media docena de pastor",
-    "quantities: pedir | media docena de pastor de maíz con todo",
-    "quantities: pedir | un par de gringas",
-    "quantities: pedir | un par de horchatas",
-    "quantities: pedir | la orden de 5",
-    "quantities: pedir | la orden de 5 de maíz con todo",
-    "quantities: pedir_3_pastor | -1 pastor",
-    "quantities: pedir_pastor_horchata | -1 horchata",
-    "quantities: cantidad_gringa | un par",
-    "questions: entrega | ¿cuánto cobran de envío?",
-    "questions: entrega_grande | ¿y el envío cuánto es?",
-    "questions: entrega_grande | ¿cobran envío?",
-    "questions: entrega_grande | ¿desde cuánto es gratis el envío?",
-    "questions: entrega | ¿hay mínimo para entrega a domicilio?",
-    "questions: direccion | ¿cobran envío?",
-    "questions: entrega | ¿cuánto se tardan a domicilio?",
-    "questions: entrega | ¿en cuánto tiempo estaría para recoger?",
-    "questions: nombre | ¿cuánto tarda?",
-    "questions: direccion | ¿dónde quedan ustedes?",
-    "questions: tortilla_pastor | ¿cuánto más la de harina?",
-    "two_intents: pedir_pastor_horchata | quita la horchata y agrega una jamaica",
-})
+# Today's figures: the target the issue sets ("Talk like a good cashier") is met, at least 95 % of
+# the corpus understood (here all of it) and no silent wrong action; a change that loses an entry
+# or makes a silent wrong action fails here.
+UNDERSTOOD_FLOOR = 487
+SILENT_WRONG_TODAY: frozenset[str] = frozenset()
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +79,7 @@ def test_today_the_bot_meets_the_floor_and_its_silent_wrong_actions_are_the_reco
     _, total = tally(results)
     silent = {r.entry.id for r in results if r.verdict is Verdict.SILENT_WRONG}
     assert total.understood >= UNDERSTOOD_FLOOR, f"understood {total.understood}, the floor is {UNDERSTOOD_FLOOR}"
+    assert total.understood >= 0.95 * total.entries, "the issue's target: 95 % of the corpus understood"
     assert sorted(silent - SILENT_WRONG_TODAY) == [], "new silent wrong actions"
     assert sorted(SILENT_WRONG_TODAY - silent) == [], "gone (good): remove them from SILENT_WRONG_TODAY"
 

@@ -10,8 +10,17 @@ from pathlib import Path
 import pytest
 
 from engine.languages import DEFAULT_LANGUAGE, LANGUAGES
-from engine.languages.language import ADMIN_COMMANDS, OPENING_PLACES, OpeningPhrases
-from engine.loading.build import build_restaurant
+from engine.languages.language import (
+    ADMIN_COMMANDS,
+    COMMAND_INTENTS,
+    FIELDS,
+    INTENTS,
+    OPENING_PLACES,
+    OWN_INTENTS,
+    TOPICS,
+    OpeningPhrases,
+)
+from engine.loading.build import PHRASEBOOK_LISTS, build_restaurant
 from engine.loading.pipeline import inspect, load_flows
 from engine.loading.shape import SCHEMAS
 from engine.model.order import STATUSES
@@ -150,3 +159,39 @@ def test_an_opening_phrase_may_name_only_what_the_engine_fills_in(edited):
 def test_an_admin_command_word_is_one_word(edited):
     loaded = inspect(edited(("numbers: {", 'admin_commands:\n  orders: ["ver pedidos"]\nnumbers: {')))
     assert [p.path for p in loaded.errors] == [("admin_commands", "orders", 0)]
+
+
+@pytest.mark.parametrize("code", sorted(LANGUAGES))
+def test_every_language_has_phrases_for_every_intent_and_topic(code):
+    book = LANGUAGES[code].phrasebook
+    assert set(book.intents) == set(INTENTS) and all(book.intents.values())
+    assert set(book.questions) == set(TOPICS) and all(book.questions.values())
+    assert set(book.fields) == set(FIELDS) and all(book.fields.values())
+    for field in dataclasses.fields(book):
+        if field.name not in ("intents", "questions", "fields", "ordinals"):
+            assert getattr(book, field.name), f"{code}: {field.name} is empty"
+
+
+def test_the_schema_offers_every_intent_topic_and_phrasebook_list():
+    order = json.loads((SCHEMAS / "order.schema.json").read_text(encoding="utf-8"))
+    assert order["$defs"]["command"]["properties"]["intent"]["enum"] == list(COMMAND_INTENTS)
+    assert order["$defs"]["question"]["properties"]["topic"]["enum"] == list(TOPICS)
+    assert set(COMMAND_INTENTS) | set(OWN_INTENTS) == set(INTENTS)
+    words = set(SCHEMA["properties"]["words"]["properties"])
+    assert {name.rstrip("_") for name in PHRASEBOOK_LISTS} | set(OWN_INTENTS) <= words
+
+
+def test_restaurant_yaml_replaces_a_phrasebook_list_and_the_own_intents_phrases():
+    restaurant = build_restaurant({**RESTAURANT, "words": {"polite": ["porfis"], "more": ["se me olvidó algo"]}})
+    book = restaurant.language.phrasebook
+    assert book.polite == ("porfis",)
+    assert book.intents["more"] == ("se me olvidó algo",)
+    assert book.intents["start"] == LANGUAGES["es"].phrasebook.intents["start"]  # not written: Spanish's own
+    assert book.again == LANGUAGES["es"].phrasebook.again
+
+
+def test_a_phrase_restaurant_yaml_adds_is_understood(edited):
+    folder = edited(('  polite: ["gracias",', '  polite: ["ahi nos vidrios", "gracias",'))
+    talk = Conversation(load_flows(folder), "+5215512345678", at("2026-11-27 14:00"))
+    talk.send("1 gringa")
+    assert "¿Cómo lo quieres?" in talk.send("listo, ahi nos vidrios").replies[0]

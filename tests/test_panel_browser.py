@@ -43,6 +43,9 @@ from servicekit import (  # noqa: F401  (prefix is a fixture)
 )
 from twilio_fake import TwilioFake
 
+from engine.loading.pipeline import load_flows
+from engine.runtime.flows import Flows
+
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "screenshots"
 FRIDAY_LUNCH = datetime(2026, 11, 27, 14, 0, tzinfo=ZoneInfo("America/Mexico_City"))
@@ -364,13 +367,18 @@ def test_today_in_numbers_counts_the_orders(visitor: Visitor, server: Server, cl
     visitor.shot("hoy")
 
 
+def server_flows() -> Flows:
+    """The flows the server loaded (the repository's): every global command is drawn."""
+    return load_flows(ROOT / "flows")
+
+
 def test_the_flow_is_drawn_and_the_preview_talks_without_storing(visitor: Visitor, server: Server,
                                                                  client: httpx.Client, twilio: TwilioFake) -> None:
     visitor.sign_in()
     page = visitor.page
     page.get_by_role("link", name="Flujo", exact=True).click()
     expect(page.locator('#flow svg g.node[data-id="pedir"]')).to_be_visible()
-    expect(page.locator("#flow svg g.node-command")).to_have_count(5)
+    expect(page.locator("#flow svg g.node-command")).to_have_count(len(server_flows().order.commands))
     visitor.shot("flujo")
 
     page.get_by_role("link", name="Probar", exact=True).click()

@@ -11,11 +11,13 @@ from engine.model.effects import (
     ForwardToAdmin,
     HandOver,
     NotifyAdmin,
+    OptIn,
+    OptOut,
     ReportError,
     SaveOrder,
 )
 from engine.model.inbound import Inbound
-from engine.model.session import Line, Session
+from engine.model.session import Line, Session, Which
 from engine.runtime.handle import handle
 from engine.testing.conversations import Conversation
 from tests.conftest import at
@@ -141,7 +143,10 @@ def test_the_restaurant_s_language_decides_what_is_understood(flows):
     conversation.send("maíz")
     assert "Agregué 2 × Taco de suadero (maíz)" in conversation.send("👍").replies[0]
     assert "¿Cómo lo quieres?" in conversation.send("that's all").replies[0]
-    spanish = Conversation(flows, CUSTOMER, at("2026-11-27 14:00"))
+    plain_spanish = dataclasses.replace(
+        flows, restaurant=dataclasses.replace(flows.restaurant, words=build_words(ES))
+    )  # El Rinconcito's own words add a few English ones for visitors; Spanish's do not
+    spanish = Conversation(plain_spanish, CUSTOMER, at("2026-11-27 14:00"))
     spanish.send("hola")
     assert "no encontré" in spanish.send("that's all").replies[0]
 
@@ -173,3 +178,55 @@ def test_a_second_order_in_the_same_conversation_is_a_new_order(flows):
     assert first is not None and second.order is not None
     assert second.order.key != first.key
     assert "#1002" in second.replies[0]
+
+
+def test_what_a_turn_remembers_for_the_next_one_survives_storing(flows):
+    """A which-one question, answers given ahead, the line last touched, a pending "that's all"."""
+    conversation, _ = talk(flows, "hola", "2 de pastor y es todo")
+    assert conversation.session.finishing
+    conversation.send("una quesadilla")
+    session = conversation.session
+    assert session.which == Which("add", ("quesadilla_queso", "quesadilla_champi"), 1, None, (), {})
+    assert Session.from_json(session.to_json()) == session
+    conversation, _ = talk(flows, "hola", "1 gringa", "listo, paso por ella")
+    assert conversation.session.ahead == () and conversation.session.answers["fulfilment"] == "pickup"
+    assert conversation.session.last == Line("gringa", None, {})
+    assert Session.from_json(conversation.session.to_json()) == conversation.session
+
+
+def test_a_session_stored_by_the_previous_format_is_still_read():
+    stored = '{"flows_hash":"h","step":"pedir","cart":[["pastor",3,{"tortilla":"maiz"}]],"version":1}'
+    session = Session.from_json(stored)
+    assert session is not None and session.cart == (Line("pastor", 3, {"tortilla": "maiz"}),)
+    assert (session.which, session.ahead, session.version) == (None, (), 2)
+
+
+def test_opting_out_ends_the_conversation_and_says_so_to_the_service(flows):
+    conversation, outcomes = talk(flows, "3 pastor maíz con todo", "listo", "STOP")
+    assert OptOut(CUSTOMER) in outcomes[-1].effects
+    assert conversation.session.step is None and conversation.session.cart == ()
+    assert not any(isinstance(e, OptIn) for o in outcomes for e in o.effects)  # no mark: nothing to lift
+
+
+def test_a_customer_the_service_marked_lifts_the_mark_by_writing(flows):
+    outcome = handle(flows, None, Inbound(CUSTOMER, "hola", opted_out=True), at("2026-11-27 14:00"))
+    assert OptIn(CUSTOMER) in outcome.effects
+    again = handle(flows, None, Inbound(CUSTOMER, "stop", opted_out=True), at("2026-11-27 14:00"))
+    assert OptOut(CUSTOMER) in again.effects and OptIn(CUSTOMER) not in again.effects
+
+
+def test_a_pickup_order_keeps_no_address_from_an_earlier_delivery_answer(flows):
+    conversation, outcomes = talk(
+        flows, "7 pastor maíz con todo", "listo", "a domicilio", "Ana", "Calle Roma 12, Col. Roma", "este",
+        "efectivo", "sí, pero mejor paso yo", "sí",
+    )
+    order = outcomes[-1].order
+    assert order is not None and (order.fulfilment, order.address, order.location) == ("pickup", None, None)
+
+
+def test_media_without_words_changes_nothing(flows):
+    conversation, _ = talk(flows, "3 pastor")
+    before = conversation.session
+    outcome = conversation.send("", media=1)
+    assert outcome.session.evolve(last_seen=0) == before.evolve(last_seen=0)
+    assert any("solo puedo leer texto" in r for r in outcome.replies)

@@ -44,6 +44,7 @@ from engine.service.durable import DurableQueue
 from engine.service.effects import Operations
 from engine.service.errors import ErrorReports
 from engine.service.locks import CustomerLocks
+from engine.service.optouts import OptOuts
 from engine.service.outbox import Outbox
 from engine.service.ratelimit import RateLimiter
 from engine.service.retry import RetryPolicy
@@ -271,7 +272,8 @@ def assemble(
     # What waits to be sent lives in the order store, as durable as the orders; Redis (or memory)
     # only while the order store cannot be reached.
     outbox_queue = DurableQueue(orders.queue(now), job_queue("outbox"), log, now)
-    outbox = Outbox(outbox_queue, now)
+    optouts = OptOuts(store)
+    outbox = Outbox(outbox_queue, now, optouts)
     errors = ErrorReports(flows, outbox, store, admin, log, now)
     courier = Courier(outbox, clients.sender, retry, log, errors.undeliverable,
                       template_sid=settings.admin_template_sid, template_for=admin, deliveries=outbox_queue,
@@ -297,7 +299,7 @@ def assemble(
         Admission(SeenMessages(),
                   RateLimiter(store, settings.rate_limit_per_customer, settings.rate_limit_global, now),
                   say("rate_limited")),
-        Conversations(sessions, locks),
+        Conversations(sessions, locks, optouts),
         panel.effects(Operations(flows, orders, outbox, waiting, errors, admin, log)),
         AdminLine(admin, desk, outbox.wake) if admin is not None else None,
         log,

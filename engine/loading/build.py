@@ -4,12 +4,12 @@ and the ``Flows`` the runtime runs, with what it derives once (``Compiled``)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import time
 from typing import Any
 
 from engine.languages import DEFAULT_LANGUAGE, LANGUAGES
-from engine.languages.language import Language
+from engine.languages.language import OWN_INTENTS, Language, Phrasebook
 from engine.loading.source import Source
 from engine.model.hours import Hours, Opening
 from engine.model.menu import Category, Choice, Item, Menu, OptionGroup
@@ -19,6 +19,7 @@ from engine.model.steps import (
     ChoiceOption,
     ChoiceStep,
     Command,
+    Question,
     ConfirmStep,
     MessageStep,
     OrderFlow,
@@ -71,6 +72,7 @@ def build_restaurant(raw: dict[str, Any]) -> Restaurant:
         session_minutes=raw.get("session_minutes", 30),
         handover_minutes=raw.get("handover_minutes", 60),
         words=build_words(language),
+        address=str(raw["address"]) if raw.get("address") else None,
     )
 
 
@@ -100,7 +102,27 @@ def build_language(raw: dict[str, Any]) -> Language:
         opening=replace(base.opening, **{str(k): str(v) for k, v in (raw.get("opening") or {}).items()}),
         statuses={**base.statuses, **{str(k): str(v) for k, v in (raw.get("statuses") or {}).items()}},
         admin_commands={**base.admin_commands, **commands},
+        phrasebook=build_phrasebook(base.phrasebook, words),
     )
+
+
+PHRASEBOOK_LISTS = tuple(
+    f.name for f in fields(Phrasebook) if f.name not in ("intents", "questions", "ordinals", "fields")
+)
+"""The phrasebook's lists ``restaurant.yaml`` may replace under ``words`` (``is_`` is written ``is``)."""
+
+
+def build_phrasebook(base: Phrasebook, words: dict[str, Any]) -> Phrasebook:
+    """The language's phrasebook with the lists ``restaurant.yaml``'s ``words`` replaces."""
+    changed: dict[str, Any] = {
+        name: tuple(str(w) for w in words[name.rstrip("_")])
+        for name in PHRASEBOOK_LISTS
+        if name.rstrip("_") in words
+    }
+    intents = {name: tuple(str(w) for w in words[name]) for name in OWN_INTENTS if name in words}
+    if intents:
+        changed["intents"] = {**base.intents, **intents}
+    return replace(base, **changed) if changed else base
 
 
 def build_words(language: Language) -> Words:
@@ -172,7 +194,9 @@ def build_menu(raw: dict[str, Any]) -> Menu:
         )
         for item in built:
             items.setdefault(item.id, item)
-        categories.append(Category(category["name"], category.get("emoji", ""), built))
+        categories.append(
+            Category(category["name"], category.get("emoji", ""), built, tuple(words_of(category.get("words", ()))))
+        )
     return Menu(raw["max_quantity"], groups, tuple(categories), items, words_of(raw.get("common_words", ())))
 
 
@@ -259,9 +283,19 @@ def _named(choice: dict[str, Any]) -> list[str]:
     return [name, *([choice["title"]] if "title" in choice else []), *choice.get("words", [])]
 
 
+def _phrasing(words: str) -> str:
+    """A question's phrasing normalised, keeping the final "?" that says it counts only in a question."""
+    return normalise(words) + ("?" if words.rstrip().endswith("?") else "")
+
+
 def build_order(raw: dict[str, Any]) -> OrderFlow:
     commands = tuple(
-        Command(tuple(normalise(w) for w in c["words"]), c.get("say"), c.get("go")) for c in raw.get("commands", ())
+        Command(tuple(normalise(w) for w in c.get("words", ())), c.get("say"), c.get("go"), c.get("intent"))
+        for c in raw.get("commands", ())
+    )
+    questions = tuple(
+        Question(q["say"], q.get("topic"), tuple(_phrasing(w) for w in q.get("words", ()) if normalise(w)))
+        for q in raw.get("questions", ())
     )
     steps = {str(step_id): build_step(str(step_id), step) for step_id, step in raw["steps"].items()}
-    return OrderFlow(raw["start"], commands, steps)
+    return OrderFlow(raw["start"], commands, steps, questions)

@@ -61,7 +61,22 @@ class ReportError:
     what: str
 
 
-Effect = Union[SaveOrder, NotifyAdmin, HandOver, ForwardToAdmin, ReportError]
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """The customer asked not to be written to: the service sends them nothing on its own (order
+    updates, notices) until they write again."""
+
+    customer: str
+
+
+@dataclass(frozen=True, slots=True)
+class OptIn:
+    """The customer wrote to start a conversation: whatever an earlier ``OptOut`` stopped may be sent again."""
+
+    customer: str
+
+
+Effect = Union[SaveOrder, NotifyAdmin, HandOver, ForwardToAdmin, ReportError, OptOut, OptIn]
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,3 +44,8 @@ class Inbound:
     tap: str | None = None
     """The id of the reply button or list item the customer tapped (``<step>:<choice>``, see
     ``engine.runtime.choices_view``); None when they typed."""
+    media: int = 0
+    """How many files (a photo, a voice note, a sticker) came with the message: the bot reads text only."""
+    opted_out: bool = False
+    """The service remembers that this customer asked not to be written to (``OptOut``): writing
+    again lifts it (``OptIn``)."""

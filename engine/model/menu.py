@@ -70,6 +70,8 @@ class Category:
     name: str
     emoji: str
     items: tuple[Item, ...]
+    words: tuple[str, ...] = ()
+    """Normalised words that name the whole category ("algo de tomar"): the bot asks which item."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,3 +75,5 @@ class Restaurant:
     session_minutes: int
     handover_minutes: int
     words: Words
+    address: str | None = None
+    """Where the restaurant is, for customers who ask; None: only the phone is given."""

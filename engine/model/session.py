@@ -10,7 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Stored formats still read: version 1 lacks the fields version 2 added (all optional)."""
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 """What ``json.dumps`` with these options builds anew on every call."""
 
@@ -32,6 +34,35 @@ class Line:
     def from_json(cls, raw: list[Any]) -> Line:
         item, quantity, options = raw
         return cls(str(item), None if quantity is None else int(quantity), dict(options))
+
+
+@dataclass(frozen=True, slots=True)
+class Which:
+    """A "which one?" the bot asked and is waiting for: the answer picks one of ``candidates``."""
+
+    kind: str
+    """``add``: candidates are item ids, the one chosen is ordered (``quantity``, ``options``);
+    ``replace``: the cart line at ``line`` becomes the item chosen; ``line``: candidates are cart
+    line positions, and ``edit`` is what happens to the one chosen."""
+    candidates: tuple[str, ...]
+    quantity: int | None = None
+    line: int | None = None
+    edit: tuple[str, ...] = ()
+    """For ``line``: ``("remove", n)``, ``("quantity", n)``, ``("option", group, choice)``, ``("more", n)``
+    (numbers written as text; "" for none)."""
+    options: dict[str, str] = field(default_factory=dict)
+    """For ``add``: choices already said ("2 aguas de 1 litro")."""
+
+    def to_json(self) -> list[Any]:
+        return [self.kind, list(self.candidates), self.quantity, self.line, list(self.edit), self.options]
+
+    @classmethod
+    def from_json(cls, raw: list[Any]) -> Which:
+        kind, candidates, quantity, line, edit, options = raw
+        return cls(
+            str(kind), tuple(str(c) for c in candidates), None if quantity is None else int(quantity),
+            None if line is None else int(line), tuple(str(e) for e in edit), {str(k): str(v) for k, v in options.items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +90,15 @@ class Session:
     """The customer's last few messages, for the person who takes over."""
     placed: int = 0
     """Orders placed in this conversation: with ``started``, what makes each order's key unique."""
+    ahead: tuple[str, ...] = ()
+    """Answers (``save_as`` names) given before their question: the steps that ask them are passed over."""
+    which: Which | None = None
+    """The "which one?" the bot is waiting for, if any."""
+    last: Line | None = None
+    """The cart line last added or changed (its item and options): what "otra" and "cámbiala" mean."""
+    finishing: bool = False
+    """The customer said they are done while lines were still being asked about: once those are
+    answered the order goes on ("2 de pastor y es todo")."""
     version: int = FORMAT_VERSION
 
     def evolve(self, **changes: Any) -> Session:
@@ -78,6 +118,10 @@ class Session:
             get("quiet_until", self.quiet_until),
             get("recent", self.recent),
             get("placed", self.placed),
+            get("ahead", self.ahead),
+            get("which", self.which),
+            get("last", self.last),
+            get("finishing", self.finishing),
             get("version", self.version),
         )
 
@@ -106,6 +150,14 @@ class Session:
             raw["recent"] = list(self.recent)
         if self.placed:
             raw["placed"] = self.placed
+        if self.ahead:
+            raw["ahead"] = list(self.ahead)
+        if self.which is not None:
+            raw["which"] = self.which.to_json()
+        if self.last is not None:
+            raw["last"] = self.last.to_json()
+        if self.finishing:
+            raw["finishing"] = True
         raw["version"] = self.version
         return _ENCODER.encode(raw)
 
@@ -114,8 +166,9 @@ class Session:
         """The stored session, or None when it is unreadable or from another format version."""
         try:
             raw = json.loads(text)
-            if raw.get("version") != FORMAT_VERSION or not raw.keys() <= _FIELDS:
+            if raw.get("version") not in READABLE_VERSIONS or not raw.keys() <= _FIELDS:
                 return None
+            which, last = raw.get("which"), raw.get("last")
             return cls(
                 raw["flows_hash"],
                 raw.get("step"),
@@ -128,7 +181,11 @@ class Session:
                 raw.get("quiet_until", 0),
                 tuple(raw.get("recent", ())),
                 raw.get("placed", 0),
-                raw["version"],
+                tuple(str(name) for name in raw.get("ahead", ())),
+                None if which is None else Which.from_json(which),
+                None if last is None else Line.from_json(last),
+                bool(raw.get("finishing", False)),
+                FORMAT_VERSION,
             )
         except (ValueError, TypeError, AttributeError, KeyError):
             return None

@@ -37,6 +37,21 @@ class Command:
     """Message to show; the conversation then stays where it was."""
     go: str | None = None
     """Step to jump to; ``back`` from there returns where the customer was."""
+    intent: str | None = None
+    """What the command is for (one of ``languages.INTENTS``): its words and the language's phrases
+    for it are then found inside any sentence ("¿me mandas el menú?"); None: only the whole message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """Something customers ask, and the message that answers it; the bot then asks its question again."""
+
+    say: str
+    """The message with the answer."""
+    topic: str | None = None
+    """What it is about (one of ``languages.TOPICS``): the language's phrasings recognise it too."""
+    words: tuple[str, ...] = ()
+    """Phrasings of the flows, normalised: the words of each must all be in the question, in any order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +62,7 @@ class MessageStep:
     next: Target
     say: str | None = None
     do: tuple[str, ...] = ()
-    """Built-in actions: ``clear_cart``, ``place_order``, ``handover``."""
+    """Built-in actions: ``clear_cart``, ``place_order``, ``handover``, ``opt_out``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +156,8 @@ class OrderFlow:
     start: str
     commands: tuple[Command, ...]
     steps: dict[str, Step]
+    questions: tuple[Question, ...] = ()
+    """What customers may ask at any moment, with the answers."""
 
 
 def targets_of(step: Step) -> list[tuple[tuple[str | int, ...], Target]]:

@@ -71,6 +71,7 @@ def cart_view(menu: Menu, lines: tuple[Line, ...]) -> dict[str, Any]:
         "subtotal": sum(v["total"] for v in views),
         "count": sum(v["quantity"] for v in views),
         "empty": not views,
+        "pending": 0,
     }
 
 

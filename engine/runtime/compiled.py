@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
@@ -11,9 +10,22 @@ from engine.model.hours import Hours
 from engine.model.menu import Menu, OptionGroup
 from engine.model.restaurant import Restaurant
 from engine.model.session import Line
-from engine.model.steps import ChoiceStep, Command, OrderFlow, conditions_of
+from engine.model.steps import (
+    BACK,
+    END,
+    ChoiceStep,
+    Command,
+    ConfirmStep,
+    MessageStep,
+    OrderFlow,
+    OrderItemStep,
+    PhoneStep,
+    TextStep,
+    conditions_of,
+)
 from engine.runtime import cart as carts
 from engine.runtime.hours import Schedule
+from engine.runtime.lexicon import Lexicon
 from engine.runtime.overrides import NO_OVERRIDES, Overrides
 from engine.runtime.templates import Templates
 from engine.runtime.understand import Phrases, key_tokens, normalise
@@ -48,16 +60,14 @@ class Compiled:
         ignored = self._restaurant.words.filler | self._menu.common_words
         phrases: dict[str, list[list[str]]] = {}
         for item in self._menu.items.values():
-            names = [item.name, item.id.replace("_", " "), *item.aliases]
+            names = [item.name, item.id.replace("_", " "), item.short_name, *item.aliases]
             phrases[item.id] = [tokens for tokens in (key_tokens(n, ignored) for n in names) if tokens]
         return Phrases(phrases)
 
     @cached_property
-    def separators(self) -> re.Pattern[str]:
-        """Where one message names another item: punctuation, "+" and the language's words ("y")."""
-        words = sorted(self._restaurant.words.separators, key=len, reverse=True)
-        spoken = "".join(rf"|\b{re.escape(word)}\b" for word in words)
-        return re.compile(rf"\s*(?:,{spoken}|\+|\n|;)\s*")
+    def lexicon(self) -> Lexicon:
+        """Every phrase the reading of a message looks for (see ``engine.runtime.reading``)."""
+        return Lexicon(self._restaurant, self._menu, self._order, self.item_phrases)
 
     @cached_property
     def item_names(self) -> dict[str, str]:
@@ -88,6 +98,57 @@ class Compiled:
     def commands(self) -> dict[str, Command]:
         # A word that normalises to nothing ("?") could never be typed apart from an empty message.
         return {word: command for command in self._order.commands for word in command.words if word}
+
+    @cached_property
+    def week(self) -> list[dict[str, Any]]:
+        """The weekly hours for messages (``hours.week``), Monday first."""
+        language = self._restaurant.language
+        days = []
+        for name, opening in zip(language.weekdays, self._hours.weekly):
+            days.append({
+                "day": name, "closed": opening is None,
+                "opens": "" if opening is None else language.clock_text(opening.opens.hour, opening.opens.minute),
+                "closes": "" if opening is None else language.clock_text(opening.closes.hour, opening.closes.minute),
+            })
+        return days
+
+    @cached_property
+    def order_step(self) -> OrderItemStep | None:
+        """The step that takes items: where changes said later in the order go back to."""
+        return next((s for s in self._order.steps.values() if isinstance(s, OrderItemStep)), None)
+
+    @cached_property
+    def text_answers(self) -> frozenset[str]:
+        """What ``text`` steps save (``name``, ``address``)."""
+        return frozenset(s.save_as for s in self._order.steps.values() if isinstance(s, TextStep))
+
+    @cached_property
+    def phone_answers(self) -> tuple[str, ...]:
+        """What ``phone`` steps save (``contact``)."""
+        return tuple(s.save_as for s in self._order.steps.values() if isinstance(s, PhoneStep))
+
+    def places_order(self, step: ConfirmStep) -> bool:
+        """Whether a yes at ``step`` places the order (the summary, not "¿cancelamos?")."""
+        return self._places.get(step.id, False)
+
+    @cached_property
+    def _places(self) -> dict[str, bool]:
+        found = {}
+        for step in self._order.steps.values():
+            if isinstance(step, ConfirmStep):
+                found[step.id] = self._leads_to_placing([b.go for b in step.yes], set())
+        return found
+
+    def _leads_to_placing(self, ids: list[str], seen: set[str]) -> bool:
+        for step_id in ids:
+            if step_id in seen or step_id in (END, BACK):
+                continue
+            seen.add(step_id)
+            step = self._order.steps.get(step_id)
+            if isinstance(step, MessageStep):
+                if "place_order" in step.do or self._leads_to_placing([b.go for b in step.next], seen):
+                    return True
+        return False
 
     @cached_property
     def answer_names(self) -> dict[str, dict[str, str]]:
@@ -154,6 +215,7 @@ class Compiled:
         return {
             "name": r.name,
             "phone": r.phone,
+            "address": r.address,
             "currency": r.currency,
             "delivery": {"fee": r.delivery.fee, "free_from": r.delivery.free_from, "minimum": r.delivery.minimum},
             "estimated_minutes": dict(r.estimated_minutes),

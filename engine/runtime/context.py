@@ -8,25 +8,35 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine.model.effects import ORDER_NUMBER_SLOT
 from engine.model.order import STATUSES
 from engine.model.session import Line, Session
 from engine.runtime import cart as carts
 from engine.runtime.flows import Flows
-from engine.runtime.hours import describe_opening, next_opening
-from engine.runtime.order_item import item_view
+from engine.runtime.hours import current_service, describe_opening, last_order, next_opening, service_on
+from engine.runtime.views import answer_item_view, item_view
 from engine.runtime.overrides import NO_OVERRIDES, Overrides
 
-NAMES = ("restaurant", "menu", "cart", "order", "customer", "open", "next_opening", "max_quantity", "text")
+NAMES = ("restaurant", "menu", "cart", "order", "customer", "open", "next_opening", "max_quantity", "text", "hours",
+         "step")
 """Variables every message and condition can use."""
 
 EXTRAS: dict[str, tuple[str, ...]] = {
     "ask_quantity": ("item",),
-    "ask_option": ("item", "option", "choices"),
+    "ask_option": ("item", "option", "choices", "quantity"),
     "item_added": ("line",),
     "item_removed": ("item",),
     "item_unknown": ("suggestions",),
+    "item_changed": ("line", "was"),
+    "item_queued": ("item",),
+    "lines_added": ("lines",),
+    "which_item": ("items", "quantity"),
+    "which_line": ("lines",),
+    "not_in_cart": (),
+    "media_received": (),
+    "answer_unknown": (),
     "item_sold_out": ("item",),
     "too_many": ("item", "quantity"),
     # The admin's messages and what the service tells customers outside a conversation.
@@ -59,6 +69,9 @@ SERVICE_MESSAGES = frozenset(key for key in EXTRAS if key.startswith("admin_")) 
 
 CHOICE_EXTRAS = ("choices",)
 """What the question and re-ask of a ``choice`` step get."""
+
+QUESTION_EXTRAS = ("items", "choices")
+"""What the answer to a question of the flows gets: the items and option choices it names."""
 
 ORDER_FIELDS = ("name", "contact", "fulfilment", "address", "location", "payment")
 """Answers every order has (None until given); a flow may save more."""
@@ -93,10 +106,43 @@ class HoursView:
         return describe_opening(when, self.now, self.flows.restaurant.language)
 
 
+class HoursTable:
+    """The opening hours as messages see them (``hours``): ``today`` and the ``week``, worked out
+    only when a message uses them."""
+
+    def __init__(self, flows: Flows, now: datetime) -> None:
+        self._flows, self._now = flows, now
+        self._today: dict[str, str] | None | bool = False
+
+    @property
+    def today(self) -> dict[str, str] | None:
+        """Today's service (``opens``, ``closes``, ``last_order``), None when closed all day."""
+        if self._today is False:
+            hours, language = self._flows.hours, self._flows.restaurant.language
+            try:
+                local = self._now.astimezone(ZoneInfo(hours.timezone))
+                service = current_service(hours, self._now) or service_on(hours, local.date())
+            except (KeyError, ValueError):  # a time zone the checks report on their own
+                service = None
+            self._today = None if service is None else {
+                "opens": language.clock_text(service.opens.hour, service.opens.minute),
+                "closes": language.clock_text(service.closes.hour, service.closes.minute),
+                "last_order": language.clock_text(last_order(hours, service).hour, last_order(hours, service).minute),
+            }
+        return self._today  # type: ignore[return-value]
+
+    @property
+    def week(self) -> list[dict[str, Any]]:
+        """Monday first: ``day`` (its name), ``closed``, ``opens``, ``closes``."""
+        return self._flows.compiled.week
+
+
 def order_view(flows: Flows, answers: dict[str, Any], cart: dict[str, Any]) -> dict[str, Any]:
     order: dict[str, Any] = {name: None for name in ORDER_FIELDS}
     order.update({f"{name}_name": None for name in ORDER_FIELDS})
     order.update(answers)
+    if order["fulfilment"] != "delivery":
+        order["address"] = None  # switched to pickup: the address stays known but is not this order's
     for save_as, names in flows.compiled.answer_names.items():
         answer = answers.get(save_as)
         order[f"{save_as}_name"] = names.get(answer, answer) if isinstance(answer, str) else answer
@@ -121,6 +167,8 @@ def build_context(
     overrides: Overrides = NO_OVERRIDES,
 ) -> dict[str, Any]:
     cart = flows.compiled.cart_view(session.cart)
+    if session.pending:  # the lines still being asked about count too ("cancelar" mid-question)
+        cart = {**cart, "pending": len(session.pending)}
     context = {
         "restaurant": flows.compiled.restaurant_view,
         "menu": flows.compiled.menu_view(overrides),
@@ -131,6 +179,8 @@ def build_context(
         "next_opening": hours.next_opening() if not hours.open else "",
         "max_quantity": flows.menu.max_quantity,
         "text": text,
+        "hours": HoursTable(flows, hours.now),
+        "step": session.step or "",
     }
     if extras:
         context.update(extras)
@@ -151,15 +201,18 @@ class TurnContext:
         self.flows, self.customer, self.hours, self.text, self.overrides = flows, customer, hours, text, overrides
         self._cart: tuple[Line, ...] | None = None
         self._answers: dict[str, Any] | None = None
+        self._pending: tuple[Line, ...] | None = None
+        self._step: str | None = None
         self._variables: dict[str, Any] = {}
 
     def of(self, session: Session, extras: dict[str, Any] | None = None) -> dict[str, Any]:
         """The variables for ``session`` (never modified by templates: the sandbox is immutable)."""
-        if session.cart is not self._cart or session.answers is not self._answers:
+        if (session.cart is not self._cart or session.answers is not self._answers
+                or session.pending is not self._pending or session.step != self._step):
             self._variables = build_context(
                 self.flows, session, self.customer, self.hours, self.text, None, self.overrides
             )
-            self._cart, self._answers = session.cart, session.answers
+            self._cart, self._answers, self._pending, self._step = session.cart, session.answers, session.pending, session.step
         return {**self._variables, **extras} if extras else self._variables
 
 
@@ -179,7 +232,8 @@ def sample_session(flows: Flows) -> Session:
         save_as = getattr(step, "save_as", None)
         if save_as and save_as not in answers:
             answers[save_as] = "x" * 40
-    return Session(flows_hash=flows.hash, cart=lines, answers=answers)
+    order_step = flows.compiled.order_step  # messages are checked as the order step says them
+    return Session(flows_hash=flows.hash, step=order_step.id if order_step else None, cart=lines, answers=answers)
 
 
 def sample_extras(flows: Flows) -> dict[str, Any]:
@@ -194,6 +248,9 @@ def sample_extras(flows: Flows) -> dict[str, Any]:
         "line": carts.line_view(menu, line),
         "quantity": menu.max_quantity + 1,
         "suggestions": [item.name, item.name],
+        "was": carts.label(menu.max_quantity, item.name, ["x" * 12]),
+        "lines": [carts.line_view(menu, line) for line in sample_session(flows).cart],
+        "items": [answer_item_view(menu, i) for i in menu.items.values()],
     }
 
 

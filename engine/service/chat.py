@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from engine.channels.twilio.inbound import Delivery
@@ -32,9 +32,10 @@ from engine.service.clock import Clock
 from engine.service.dedupe import SeenMessages
 from engine.service.effects import EffectRunner
 from engine.service.locks import CustomerLocks, CustomerTurn, Gate
+from engine.service.optouts import OptOuts
 from engine.service.ratelimit import RateLimiter
 from engine.service.sessions import Sessions
-from engine.storage.store import Get
+from engine.storage.store import Get, Op
 
 
 class Admin(Protocol):
@@ -77,6 +78,8 @@ class Conversations:
 
     sessions: Sessions
     locks: CustomerLocks
+    optouts: OptOuts | None = None
+    """Who asked not to be written to: read with the session, changed when it is stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,7 @@ class ChatService:
         self._wait_text = admission.wait_text
         self._sessions = conversations.sessions
         self._locks = conversations.locks
+        self._optouts = conversations.optouts
         self._effects = effects
         self._admin = admin
         self._log = log
@@ -132,7 +136,10 @@ class ChatService:
         if admin is not None:
             turn = self._locks.turn(ADMIN_TURN, (), gates)
         else:
-            turn = self._locks.turn(customer, [self._sessions.fetch(customer), Get(OVERRIDES_KEY)], gates)
+            fetch: list[Op] = [self._sessions.fetch(customer), Get(OVERRIDES_KEY)]
+            if self._optouts is not None:
+                fetch.append(self._optouts.fetch(customer))
+            turn = self._locks.turn(customer, fetch, gates)
         async with turn:
             if turn.admitted:
                 if admin is not None:
@@ -171,11 +178,16 @@ class ChatService:
         customer = delivery.inbound.customer
         before = self._sessions.read(turn.fetched[0])
         overrides = Overrides.from_json(turn.fetched[1])
-        outcome = self._runtime.turn(before, delivery.inbound, overrides)
-        outcome = await self._effects.run(outcome, delivery.inbound)
+        inbound = delivery.inbound
+        if self._optouts is not None and self._optouts.read(turn.fetched[2]):
+            inbound = replace(inbound, opted_out=True)
+        outcome = self._runtime.turn(before, inbound, overrides)
+        outcome = await self._effects.run(outcome, inbound)
         after = outcome.session
         save = self._sessions.store(customer, after)
         turn.writes.append(save)  # stored as the turn ends, in the same round trip
+        if self._optouts is not None:
+            turn.writes.extend(self._optouts.changes(outcome.effects))
         if before is not None and before.evolve(last_seen=0) == after.evolve(last_seen=0):
             self._log.info("🔄 Actividad renovada para %s", who)
         else:
@@ -183,7 +195,7 @@ class ChatService:
                 "✅ Sesión actualizada para %s (paso %s, %d en el carrito, guardada %d min)",
                 who, safe(str(after.step), 40), sum(line.quantity or 0 for line in after.cart), save.ttl // 60,
             )
-        if self._buttons is not None and await self._buttons.send(outcome, delivery.inbound):
+        if self._buttons is not None and await self._buttons.send(outcome, inbound):
             self._log.info("🔘 Respuesta con botones para %s: sale por la cola de envíos", who)
             return ()  # the webhook answers with an empty TwiML
         return outcome.replies

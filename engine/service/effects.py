@@ -20,6 +20,8 @@ from engine.model.effects import (
     ForwardToAdmin,
     HandOver,
     NotifyAdmin,
+    OptIn,
+    OptOut,
     Outcome,
     ReportError,
 )
@@ -67,6 +69,10 @@ class Operations:
                 self.log.info("🙋 %s pasa con una persona hasta %s", mask(effect.customer), effect.until)
             elif isinstance(effect, ReportError):
                 await self.errors.report(effect.customer, effect.what)
+            elif isinstance(effect, OptOut):  # the mark itself is stored with the session (ChatService)
+                self.log.info("🔕 %s no quiere mensajes: no se le escribe hasta que vuelva a escribir", mask(effect.customer))
+            elif isinstance(effect, OptIn):
+                self.log.info("🔔 %s volvió a escribir: se le puede escribir otra vez", mask(effect.customer))
         return outcome
 
     def order_notices(self, outcome: Outcome, order: Order) -> list[Job]:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 from engine.channels.twilio.twiml import split_message
 from engine.model.jobs import Job, JobQueue
+from engine.service.optouts import OptOuts
 
 REPORT_KIND = "error_report"
 """The kind of the admin's error reports: when one cannot be sent it is only logged (reporting
@@ -73,9 +74,11 @@ class OutboxItem:
 class Outbox:
     """Messages waiting to be sent, in ``queue`` (shared by every instance when it is in Redis)."""
 
-    def __init__(self, queue: JobQueue, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, queue: JobQueue, now: Callable[[], float] = time.time, optouts: OptOuts | None = None) -> None:
         self.queue = queue
         self.now = now
+        self.optouts = optouts
+        """Customers who asked not to be written to: their messages are not queued."""
         self.news = asyncio.Event()
         """Set when a message is queued or ``wake`` is called: the courier waits on it between rounds."""
 
@@ -94,7 +97,10 @@ class Outbox:
 
     async def enqueue(self, event_id: str, to: str, body: str, kind: str) -> bool:
         """Queue a message for ``to`` caused by ``event_id``; False when that event's message is
-        already waiting or was sent (nothing is queued then)."""
+        already waiting or was sent (nothing is queued then), and for a customer who asked not to
+        be written to."""
+        if self.optouts is not None and await self.optouts.holds(to):
+            return False
         now = self.now()
         added = False
         for job in self.jobs(event_id, to, body, kind):

@@ -72,8 +72,8 @@ class Conversation:
         self.numbers: dict[str, int] = {}
         """Order key -> number, as the store gives them: the same key, the same order."""
 
-    def send(self, text: str = "", location: Location | None = None) -> Outcome:
-        inbound = Inbound(self.customer, text, location, self.profile_name)
+    def send(self, text: str = "", location: Location | None = None, media: int = 0) -> Outcome:
+        inbound = Inbound(self.customer, text, location, self.profile_name, media=media)
         outcome = handle(self.flows, self.session, inbound, self.now)
         if outcome.order is not None:
             number = self.numbers.setdefault(outcome.order.key, 1001 + len(self.numbers))
@@ -151,8 +151,9 @@ def run_test(flows: Flows, test: dict[str, Any], result: Result) -> Result:
             pin = turn["location"]
             location = Location(float(pin["latitude"]), float(pin["longitude"]), pin.get("label"))
         text = str(turn.get("send", ""))
-        outcome = talk.send(text, location)
-        sent = text or (location.describe() if location else "")
+        media = int(turn.get("media", 0))
+        outcome = talk.send(text, location, media)
+        sent = text or (location.describe() if location else "") or ("📷" * media)
         result.transcript.append(Exchange(sent, outcome.replies, outcome.effects))
         failures = check_turn(turn, outcome)
         if failures:

@@ -16,6 +16,9 @@ session and the effects the turn returned, never from how the reply is worded:
 ``tells``     facts the reply must carry (``"$30"``; a list: any one of them);
 ``handover``  a person was asked to take over.
 
+An entry's ``media: true`` sends its text with one file attached (a photo, a voice note), as the
+webhook hands it to the runtime.
+
 What an expectation does not mention must stay as it was: an entry that expects only ``step:
 entrega`` also says the cart and the answers did not change. An entry marked ``guard`` (or a
 file marked so) says that a change nobody asked for is a *silent wrong action*: the cart, an
@@ -115,7 +118,7 @@ class Turn:
     send: str
     expect: Expect
     media: bool = False
-    """A photo or a voice note with no words: the webhook hands the runtime an empty text."""
+    """A photo or a voice note comes with the text (``Inbound.media``): with no words, the text is empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,7 +446,7 @@ def play(flows: Flows, corpus: Corpus, entry: Entry) -> Result:
     played: list[Played] = []
     for turn in entry.turns:
         before = State.of(talk.session)
-        outcome = talk.send(turn.send)
+        outcome = talk.send(turn.send, media=1 if turn.media else 0)
         after = State.of(talk.session, outcome)
         failures = judge(turn.expect, turn.send, before, after, outcome, lambda key: shown(flows, key, talk))
         wrong = unasked_changes(turn.expect, before, after, outcome) if failures else ()

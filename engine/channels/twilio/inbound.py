@@ -190,6 +190,7 @@ def read_delivery(form: ImmutableMultiDict[str, str]) -> Delivery:
     if raw_sid and not _SID.fullmatch(raw_sid):
         raise Refused(400, "MessageSid inválido")
     sid = raw_sid or None
+    media = _count(form.get("NumMedia", ""))
     texts = (_message(form.get(name, "")) for name in ("Body", "ButtonText", "ListTitle", "ButtonPayload"))
     text = next((text for text in texts if text), "")  # a button's answer when there is no body
     # A tap: the button's or list item's id (see engine.channels.twilio.content for the fields).
@@ -204,8 +205,9 @@ def read_delivery(form: ImmutableMultiDict[str, str]) -> Delivery:
             profile_name=_line(form.get("ProfileName", ""), MAX_PROFILE) or None,
             message_id=sid,
             tap=tap,
+            media=media,
         ),
-        media=_count(form.get("NumMedia", "")),
+        media=media,
     )
 
 

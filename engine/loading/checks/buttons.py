@@ -27,7 +27,7 @@ from engine.runtime.choices_view import (
     offers,
 )
 from engine.runtime.flows import Flows
-from engine.runtime.order_item import item_view
+from engine.runtime.views import item_view
 from engine.runtime.templates import make_environment
 
 

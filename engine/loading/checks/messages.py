@@ -31,6 +31,14 @@ PURPOSES = {
     "order_status": "el aviso al cliente cuando cambia el estado de su pedido",
     "order_saved_later": "cuando el pedido se guarda pero su número llega después",
     "rate_limited": "cuando un cliente manda demasiados mensajes seguidos",
+    "item_changed": "confirma un cambio en el pedido (cantidad, opción, platillo) y el nuevo total",
+    "lines_added": "confirma varios platillos agregados en un solo mensaje",
+    "item_queued": "cuando piden otro platillo mientras el bot pregunta por uno: queda anotado para después",
+    "which_item": "pregunta cuál platillo cuando un nombre sirve para varios («una quesadilla»)",
+    "which_line": "pregunta cuál línea del pedido cuando un cambio sirve para varias",
+    "not_in_cart": "cuando piden quitar algo que no está en el pedido",
+    "media_received": "cuando mandan una foto, un audio o un sticker sin texto",
+    "answer_unknown": "cuando preguntan algo que el bot no sabe contestar",
 }
 """What each built-in message is for, for the people who must write it."""
 
@@ -63,6 +71,8 @@ def message_uses(flows: Flows) -> dict[str, list[tuple[tuple[str | int, ...], tu
     for index, command in enumerate(flows.order.commands):
         if command.say:
             uses.setdefault(command.say, []).append((("commands", index, "say"), ()))
+    for index, question in enumerate(flows.order.questions):
+        uses.setdefault(question.say, []).append((("questions", index, "say"), ctx.QUESTION_EXTRAS))
     return uses
 
 

@@ -99,6 +99,13 @@ def check_templates(flows: Flows, sources: dict[str, Source]) -> Found:
             yield "messages", _at_template_line(sources["messages"], found, line, variable)
             continue
         except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
+            if isinstance(error, TemplateError) and str(error).startswith("No filter named"):
+                # Inside an {% if %} Jinja2 only finds an unknown filter when it renders it.
+                found = syntax_problem(file, key, str(error), env)
+                name = found.details.get("name", "")
+                line = next((n for n, text in enumerate(source.splitlines(), 1) if f"| {name}" in text or f"|{name}" in text), None)
+                yield "messages", _at_template_line(sources["messages"], found, line)
+                continue
             yield "messages", problem(TemplateValue, file, (key,), key=key, error=str(error).rstrip("."))
             continue
         if len(text) > WHATSAPP_LIMIT:
