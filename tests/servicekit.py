@@ -247,6 +247,9 @@ def prefix() -> Iterator[str]:
 # --- a real server process ----------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
+START_SECONDS = 60.0
+"""How long a server may take to answer after it is spawned: a few seconds alone, but three
+starting at once on two cores shared with other work took over 20 (imports and flows loading)."""
 TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://rinconcito.example.test"
 
@@ -290,7 +293,11 @@ class Server:
             cwd=self.log_path.parent, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
-        wait_for(self._healthy, timeout=20, what=f"server on port {self.port} (log: {self.log()[-2000:]})")
+        try:
+            wait_for(self._healthy, timeout=START_SECONDS, what=f"server on port {self.port}")
+        except AssertionError as failure:  # not left running: nothing would ever stop it
+            self.kill()
+            raise AssertionError(f"{failure} (log: {self.log()[-2000:]})") from None
         return self
 
     def _healthy(self) -> bool:

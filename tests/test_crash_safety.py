@@ -2,14 +2,18 @@
 
 Server processes (two; three for the random kills) share a private ``redis-server`` behind
 ``RedisProxy``, which slows its replies so a kill lands mid-message, or holds one exact command
-so a test can kill a process at that step, and one SQLite orders file; notices go through the
-real twilio client to the loopback fake. Each start of a server has a Twilio account SID of its
-own, so the fake tells which process sent what. Every webhook that gets no answer (its server
-died) is delivered again with the same ``MessageSid``, as Twilio does, until it is answered.
+so a test can kill a process at that step, and one SQLite orders file, which holds the orders
+and the outbox (an order and its admin notice are written in one transaction; a send is
+recorded there too). Notices go through the real twilio client to the loopback fake, which can
+hold its answer to one request so a test can kill the sender while Twilio has the message and
+the sender does not know it. Each start of a server has a Twilio account SID of its own, so the
+fake tells which process sent what. Every webhook that gets no answer (its server died) is
+delivered again with the same ``MessageSid``, as Twilio does, until it is answered.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import sqlite3
@@ -18,10 +22,11 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -161,18 +166,58 @@ def fleet(tmp_path: Path, redis_proxy: RedisProxy, twilio: TwilioFake, clock_fil
     servers.stop()
 
 
+def query(folder: Path, sql: str) -> list[Any]:
+    """Rows of the orders file the servers share (read beside them: WAL lets a reader in)."""
+    with closing(sqlite3.connect(folder / "data" / "orders.sqlite3")) as db:
+        return db.execute(sql).fetchall()
+
+
 def orders_in(folder: Path) -> list[tuple[int, str, int]]:
-    with sqlite3.connect(folder / "data" / "orders.sqlite3") as db:
-        return db.execute("select number, customer, total from orders order by number").fetchall()
+    return query(folder, "select number, customer, total from orders order by number")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One message of the outbox in the orders file."""
+
+    id: str
+    state: str
+    """waiting, retrying (both still to send) or done (sent, or given up)."""
+    sid: str | None
+    """Twilio's SID of the send recorded (None until one is)."""
+    body: str
+
+
+def outbox_in(folder: Path) -> list[Row]:
+    rows = query(folder, "select id, state, sid, payload from outbox order by id")
+    return [Row(id, state, sid, json.loads(payload)["body"] if payload else "") for id, state, sid, payload in rows]
+
+
+def left_to_send(folder: Path, redis_server: RedisServer) -> list[str]:  # noqa: F811
+    """The ids of the messages still to send: those of the orders file's outbox not done, and any
+    in its spare in Redis (where messages wait while the orders file cannot be written)."""
+    spare = redis_server.client().hkeys(f"{PREFIX}outbox:jobs")
+    return [row.id for row in outbox_in(folder) if row.state != "done"] + sorted(spare)
+
+
+def outbox_empty(folder: Path, redis_server: RedisServer) -> bool:  # noqa: F811
+    return not left_to_send(folder, redis_server)
+
+
+def number_of(request) -> str:
+    """The order number a notice announces."""
+    return NOTICE.search(request.form["Body"]).group(1)
+
+
+def recorded_sends(folder: Path) -> dict[str, str | None]:
+    """The notices of the orders file's outbox, by the order number they announce: the SID of the
+    send recorded for each."""
+    return {match.group(1): row.sid for row in outbox_in(folder) if (match := NOTICE.search(row.body))}
 
 
 def notices(twilio: TwilioFake) -> list:
     """The admin's new-order notices Twilio accepted, in the order they arrived."""
     return [r for r in twilio.sent() if r.form.get("To") == whatsapp_id(ADMIN) and NOTICE.search(r.form["Body"])]
-
-
-def outbox_empty(redis_server: RedisServer) -> bool:  # noqa: F811
-    return redis_server.client().hlen(f"{PREFIX}outbox:jobs") == 0
 
 
 def joined(texts: list[str]) -> str:
@@ -273,23 +318,32 @@ def test_thirty_orders_under_random_kills_lose_and_double_nothing(fleet, twilio,
     assert len(orders) == 30  # 0 orders lost or doubled
     assert {(number, stored(sender), 75) for sender, number in numbers.items()} == set(orders)
 
+    queued = [row for row in outbox_in(tmp_path) if NOTICE.search(row.body)]
+    assert len(queued) == 30  # one notice queued per order, whatever was killed and retried
+
     move_clock(clock_file, LEASES_PASSED)
-    wait_for(lambda: outbox_empty(redis_server) and len({NOTICE.search(r.form["Body"]).group(1) for r in notices(twilio)}) == 30,
+    wait_for(lambda: outbox_empty(tmp_path, redis_server) and len({number_of(r) for r in notices(twilio)}) == 30,
              timeout=30, what="every notice sent")
     sent = notices(twilio)
-    copies = Counter(NOTICE.search(r.form["Body"]).group(1) for r in sent)
+    copies = Counter(number_of(r) for r in sent)
     assert set(copies) == {str(number) for number, _, _ in orders}  # 0 notices lost
+    recorded = recorded_sends(tmp_path)
     doubled = [number for number, count in copies.items() if count > 1]
-    for number in doubled:  # each duplicate: Twilio took it, then its sender died before recording it
-        first, *again = [r for r in sent if NOTICE.search(r.form["Body"]).group(1) == number]
-        sender = fleet.account_of(first.path)
-        assert sender.killed_at is not None and first.at < sender.killed_at, number
-        assert all(fleet.account_of(r.path) is not sender for r in again)
+    causes = []
+    for number in copies:
+        *lost_answers, last = [r for r in sent if number_of(r) == number]
+        assert recorded[number] == last.sid, number  # the send recorded is the last: none follows it
+        for copy in lost_answers:  # each earlier copy: Twilio took it, then its sender died before recording it
+            sender = fleet.account_of(copy.path)
+            assert sender.killed_at is not None and copy.at < sender.killed_at, number
+            assert fleet.account_of(last.path) is not sender, number
+            causes.append(f"#{number}: {sender.server.log_path.stem} killed {1000 * (sender.killed_at - copy.at):.0f} ms "
+                          "after Twilio took it")
     assert "❗" not in fleet.logs()
     print(f"30 orders, {len(ORDER) * 30} messages, {tally.deliveries} deliveries ({sum(tally.retried.values())} "
           f"unanswered and delivered again, {tally.retried['sí']} of them confirmations), {len(kills)} kills ({sum(1 for k in kills if k)} with messages in flight) in {took:.0f} s: "
           f"0 messages lost, 0 orders lost or doubled, 0 notices lost, {len(doubled)} notices sent twice "
-          "(killed between Twilio accepting them and the outbox recording it)")
+          f"(killed between Twilio accepting them and the outbox recording it){': ' if causes else ''}{'; '.join(causes)}")
     assert sum(1 for k in kills if k) >= 3, "too few kills landed mid-message to prove anything"
 
 
@@ -306,14 +360,13 @@ def test_kills_after_orders_are_saved_leave_one_order_and_one_notice_each(fleet,
     a, b = fleet.start_all("a", "b")
     place_all_but_the_confirmation(a.server, customer(1), "Carmen")
     place_all_but_the_confirmation(a.server, customer(2), "Beto")
-    twilio.default = status(500)  # while a lives, no notice gets through: none can be sent twice
-    traps = [
-        # Carmen's order is stored; its notice is not queued yet.
-        redis_proxy.trap(lambda request: b"EVALSHA" in request and f"{PREFIX}outbox:done:order:".encode() in request
-                         and "Carmen".encode() in request),
-        # Beto's order is stored and its notice queued; his new session and the message's mark are not.
-        redis_proxy.trap(lambda request: b"said:SMconfirm2" in request and b'"take"' not in request),
-    ]
+    twilio.default = status(500)  # while a lives, Twilio takes no notice: none can be sent twice
+    # Each order is stored with its notice (one transaction); the session and the message's mark,
+    # committed together after that, are not.
+    commits = [redis_proxy.trap(lambda request, n=n: f"said:SMconfirm{n}".encode() in request and b'"take"' not in request)
+               for n in (1, 2)]
+    # And Beto's notice is on its way: Twilio has the request (and refuses it), a has no answer yet.
+    on_its_way = twilio.hold_next(lambda fields: fields.get("To") == whatsapp_id(ADMIN) and "Beto" in fields.get("Body", ""))
     confirmations = [form("sí", sender=customer(n), sid=f"SMconfirm{n}" + "0" * 22) for n in (1, 2)]
 
     def send(server: Server, fields: dict[str, str]) -> Callable[[], list[str]]:
@@ -324,45 +377,56 @@ def test_kills_after_orders_are_saved_leave_one_order_and_one_notice_each(fleet,
 
     with ThreadPoolExecutor(2) as pool:
         first = [pool.submit(send(a.server, fields)) for fields in confirmations]
-        for trap in traps:
-            assert trap.seen.wait(10), "a message never reached its step"
+        for trap in commits:
+            assert trap.seen.wait(10), "a message never reached its commit"
+        assert on_its_way.seen.wait(10), "Beto's notice never reached Twilio"
         assert len(orders_in(tmp_path)) == 2  # both saved before the kill
+        assert len(left_to_send(tmp_path, redis_server)) == 2  # with their notices, neither sent
         fleet.kill(a)
+        on_its_way.release()
         for future in first:
             with pytest.raises(httpx.TransportError):
                 future.result(10)  # never answered
-        for trap in traps:
+        for trap in commits:
             trap.close()
         twilio.default = created()
         retried = list(pool.map(lambda fields: send(b.server, fields)(), confirmations))  # Twilio's retries
+    assert fleet.account_of(on_its_way.request.path) is a and on_its_way.request.answered == 500
     numbers = {customer: number for number, customer, _ in orders_in(tmp_path)}
     assert sorted(numbers.values()) == [1001, 1002]
     for n, answer in zip((1, 2), retried):
         assert f"Tu pedido es el *#{numbers[stored(customer(n))]}*" in joined(answer)
         assert send(b.server, confirmations[n - 1])() == answer  # and a repeat of it
-    move_clock(clock_file, LEASES_PASSED)
-    wait_for(lambda: outbox_empty(redis_server) and len(notices(twilio)) >= 2, what="the notices sent")
+    # a's claim on Beto's notice holds until its lease ends: b cannot send it while a might be.
+    assert [row.state for row in outbox_in(tmp_path) if "Beto" in row.body] == ["waiting"]
+    move_clock(clock_file, LEASES_PASSED)  # Beto's notice, claimed by a, is b's to send now
+    wait_for(lambda: outbox_empty(tmp_path, redis_server) and len(notices(twilio)) >= 2, what="the notices sent")
     assert len(orders_in(tmp_path)) == 2
-    assert sorted(NOTICE.search(r.form["Body"]).group(1) for r in notices(twilio)) == ["1001", "1002"]
+    assert sorted(number_of(r) for r in notices(twilio)) == ["1001", "1002"]
     assert all(fleet.account_of(r.path) is b for r in notices(twilio))
+    assert recorded_sends(tmp_path) == {number_of(r): r.sid for r in notices(twilio)}
 
 
-def test_a_kill_between_twilio_accepting_a_notice_and_the_outbox_recording_it_sends_it_twice(fleet, twilio, redis_proxy, redis_server, clock_file, tmp_path):  # noqa: F811
+def test_a_kill_between_twilio_accepting_a_notice_and_the_outbox_recording_it_sends_it_twice(fleet, twilio, redis_server, clock_file, tmp_path):  # noqa: F811
     """The one duplicate there can be: Twilio takes no idempotency key, so a notice whose sender
     died before recording the send goes again (at least once, never lost)."""
     a, b = fleet.start_all("a", "b")
-    trap = redis_proxy.trap(lambda request: b"MULTI" in request and f"{PREFIX}outbox:done:order:".encode() in request)
+    taken = twilio.hold_next(lambda fields: NOTICE.search(fields.get("Body", "")) is not None)
     place_all_but_the_confirmation(a.server, customer(2))
     with httpx.Client(timeout=30) as http:
         assert "Tu pedido es el *#1001*" in joined(replies(post(http, a.server.base, form("sí", sender=customer(2)))))
-    assert trap.seen.wait(10), "the notice was never recorded as sent"
+    assert taken.seen.wait(10), "the notice never reached Twilio"
+    assert taken.request.answered == 201  # Twilio took it; a has not heard so
+    assert len(left_to_send(tmp_path, redis_server)) == 1  # nor recorded it
     fleet.kill(a)
-    trap.close()
+    taken.release()
     move_clock(clock_file, LEASES_PASSED)
-    wait_for(lambda: outbox_empty(redis_server) and len(notices(twilio)) == 2, what="the notice sent again")
+    wait_for(lambda: outbox_empty(tmp_path, redis_server) and len(notices(twilio)) == 2, what="the notice sent again")
     first, again = notices(twilio)
+    assert first == taken.request
     assert fleet.account_of(first.path) is a and fleet.account_of(again.path) is b
     assert first.form["Body"] == again.form["Body"]
+    assert recorded_sends(tmp_path) == {"1001": again.sid}
     assert orders_in(tmp_path) == [(1001, "+525500000002", 75)]
 
 
@@ -387,5 +451,6 @@ def test_every_webhook_of_an_order_delivered_three_times_in_a_minute_completes_i
             assert expected in joined(first) and first == second == third, (text, first, second, third)
     assert orders_in(tmp_path) == [(1001, "+525500000003", 75)]
     # Every notice is queued before its message is answered: once the outbox is empty, none is left.
-    wait_for(lambda: outbox_empty(redis_server) and notices(twilio), what="the notice sent")
-    assert [NOTICE.search(r.form["Body"]).group(1) for r in notices(twilio)] == ["1001"]
+    wait_for(lambda: outbox_empty(tmp_path, redis_server) and notices(twilio), what="the notice sent")
+    assert [number_of(r) for r in notices(twilio)] == ["1001"]
+    assert recorded_sends(tmp_path) == {"1001": notices(twilio)[0].sid}

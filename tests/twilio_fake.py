@@ -6,6 +6,11 @@ every request (path, basic-auth credentials, form fields) and answers what the t
 ``status(500)``, ``error(400, 63016)``, or ``HANG`` (no answer until the fake stops, for
 timeouts). Answers queued with ``answer(...)`` are used one per request, then ``default``.
 
+``hold_next(matches)`` holds one request back: the next one whose form ``matches`` accepts is
+answered as usual and recorded with that answer (a 201 is a message Twilio took), but the HTTP
+answer waits until ``Hold.release()`` (or the fake stops), so a test can kill its sender in
+between: Twilio has the message, the sender does not know it.
+
 twilio-python has no base-URL setting: tests point the real client at the fake with
 ``engine.sender.BaseUrlTwilioHttpClient(fake.url)`` (or ``TWILIO_API_BASE`` for a test server).
 
@@ -76,7 +81,7 @@ class Recorded:
     auth: tuple[str, str] | None
     form: dict[str, str]
     answered: int
-    """The status answered (0: hung)."""
+    """The status answered (0: hung; held: the status its answer carries once released)."""
     at: float
     """When it arrived (``time.monotonic()``)."""
     sid: str | None = None
@@ -89,6 +94,23 @@ class Recorded:
     @property
     def content_variables(self) -> dict[str, str]:
         return json.loads(self.form.get("ContentVariables") or "{}")
+
+
+@dataclass
+class Hold:
+    """One request whose answer waits (``TwilioFake.hold_next``)."""
+
+    matches: Callable[[dict[str, str]], bool]
+    """Which request to hold, by its form fields."""
+    seen: threading.Event = field(default_factory=threading.Event)
+    """Set once the request is recorded and its answer held."""
+    request: Recorded | None = None
+    """The request held (once ``seen``)."""
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        """Let the answer go (to a sender that may be dead by now)."""
+        self.released.set()
 
 
 @dataclass
@@ -108,6 +130,10 @@ class TwilioFake:
         self._answers: deque[Answer] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()
+        self._holds: list[Hold] = []
+        """Holds waiting for their request."""
+        self._held: list[Hold] = []
+        """Holds that took their request (released when the fake stops)."""
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -121,6 +147,13 @@ class TwilioFake:
         with self._lock:
             self._answers.extend(answers)
 
+    def hold_next(self, matches: Callable[[dict[str, str]], bool] = lambda form: True) -> Hold:
+        """Hold the answer to the next request whose form ``matches`` accepts (see the module)."""
+        hold = Hold(matches)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
     def start(self) -> TwilioFake:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="twilio-fake", daemon=True)
         self._thread.start()
@@ -128,6 +161,10 @@ class TwilioFake:
 
     def stop(self) -> None:
         self._release.set()  # hung requests end now
+        with self._lock:
+            held = self._held + self._holds
+        for hold in held:
+            hold.release()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -192,9 +229,18 @@ class TwilioFake:
         with self._lock:
             return self._answers.popleft() if self._answers else self.default
 
-    def _record(self, request: Recorded) -> None:
+    def _record(self, request: Recorded) -> Hold | None:
+        """Record ``request``; the hold that takes it, if one does."""
         with self._lock:
             self.requests.append(request)
+            hold = next((h for h in self._holds if h.matches(request.form)), None)
+            if hold is not None:
+                self._holds.remove(hold)
+                self._held.append(hold)
+                hold.request = request
+        if hold is not None:
+            hold.seen.set()
+        return hold
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -211,10 +257,12 @@ class TwilioFake:
                 body = answer.body if answer.body is not None else _message(self.path, form)
                 sid = body.get("sid") if isinstance(body, dict) and answer.status == 201 else None
                 recorded = Recorded("POST", self.path, auth, form, answer.status, time.monotonic(), sid)
-                fake._record(recorded)
+                hold = fake._record(recorded)
                 if answer.hang:
                     fake._release.wait(30)
                     return
+                if hold is not None:
+                    hold.released.wait(30)
                 data = (json.dumps(body) if isinstance(body, dict) else body).encode()
                 try:
                     self.send_response(answer.status)
