@@ -24,7 +24,7 @@ from engine.testing.corpus import (
     Setup,
     SetupBroken,
     State,
-    Turn,
+    CorpusMessage,
     Verdict,
     judge,
     load_corpus,
@@ -62,7 +62,7 @@ def test_the_corpus_holds_every_kind_and_enough_real_messages(corpus: Corpus) ->
 
 def test_every_setup_still_reaches_its_step(flows: Flows, corpus: Corpus) -> None:
     for setup in corpus.setups.values():
-        probe = Entry("probe", "scripted", "setups.yaml", 1, setup.name, (), (Turn("menú", Expect(asked=True)),), False)
+        probe = Entry("probe", "scripted", "setups.yaml", 1, setup.name, (), (CorpusMessage("menú", Expect(asked=True)),), False)
         play(flows, corpus, probe)  # raises SetupBroken otherwise
 
 
@@ -87,8 +87,8 @@ def test_today_the_bot_meets_the_floor_and_its_silent_wrong_actions_are_the_reco
 # ---------------------------------------------------------------- the runner's verdicts
 
 
-def entry(setup: str | None, send: str, expect: Expect, *then: Turn, guard: bool = True) -> Entry:
-    return Entry("hand-made", "scripted", "test", 1, setup, (), (Turn(send, expect), *then), guard)
+def entry(setup: str | None, send: str, expect: Expect, *then: CorpusMessage, guard: bool = True) -> Entry:
+    return Entry("hand-made", "scripted", "test", 1, setup, (), (CorpusMessage(send, expect), *then), guard)
 
 
 def verdict(flows: Flows, corpus: Corpus, made: Entry) -> Verdict:
@@ -129,12 +129,12 @@ def test_a_change_that_is_neither_the_old_state_nor_the_expected_one_is_a_silent
 def test_a_follow_up_turn_must_be_understood_too(flows: Flows, corpus: Corpus) -> None:
     good = entry(
         "tortilla_pastor", "harina", Expect(pending=(LineSpec("pastor", 3, ("harina",)),)),
-        Turn("sin cebolla", Expect(cart=(LineSpec("pastor", 3, ("harina", "sin_cebolla")),), pending=())),
+        CorpusMessage("sin cebolla", Expect(cart=(LineSpec("pastor", 3, ("harina", "sin_cebolla")),), pending=())),
     )
     bad = entry(
         "tortilla_pastor", "harina", Expect(pending=(LineSpec("pastor", 3, ("harina",)),)),
-        Turn("sin cebolla", Expect(cart=(LineSpec("pastor", 3, ("maiz",)),), pending=())),
-        Turn("listo", Expect(step=("entrega",))),
+        CorpusMessage("sin cebolla", Expect(cart=(LineSpec("pastor", 3, ("maiz",)),), pending=())),
+        CorpusMessage("listo", Expect(step=("entrega",))),
     )
     assert verdict(flows, corpus, good) is Verdict.UNDERSTOOD
     result = play(flows, corpus, bad)

@@ -208,18 +208,18 @@ def test_si_that_is_if_and_i_do_not_know_are_no_yes(lexicon, text):
     ("¿cuánto es con el envío?", "total"),
 ])
 def test_questions_and_their_topics(lexicon, text, topic):
-    assert only(lexicon, text, a.Question).topics[0] == topic
+    assert only(lexicon, text, a.Asked).topics[0] == topic
 
 
 def test_a_question_names_what_it_is_about_and_is_nothing_else(lexicon):
-    question = only(lexicon, "¿cuánto cuesta la gringa?", a.Question)
+    question = only(lexicon, "¿cuánto cuesta la gringa?", a.Asked)
     assert question.items == ("gringa",)
-    assert acts(lexicon, "¿cuánto cobran de envío?") == [only(lexicon, "¿cuánto cobran de envío?", a.Question)]
-    assert only(lexicon, "¿cuánto más la de harina?", a.Question).choices == (("tortilla", "harina"),)
+    assert acts(lexicon, "¿cuánto cobran de envío?") == [only(lexicon, "¿cuánto cobran de envío?", a.Asked)]
+    assert only(lexicon, "¿cuánto más la de harina?", a.Asked).choices == (("tortilla", "harina"),)
 
 
 def test_a_question_in_form_that_orders_is_an_order(lexicon):
-    assert not read(lexicon, "¿me das 3 de pastor?").has(a.Question)
+    assert not read(lexicon, "¿me das 3 de pastor?").has(a.Asked)
     assert only(lexicon, "¿me das 3 de pastor?", a.AddLine).quantity == 3
 
 

@@ -211,7 +211,7 @@ class Correct:
 
 
 @dataclass(frozen=True, slots=True)
-class Question:
+class Asked:
     """A question to answer from the flows' ``questions``."""
 
     topics: tuple[str, ...]
@@ -241,7 +241,7 @@ class UnknownRef:
 
 Act = Union[
     AddLine, Unsure, Remove, Replace, SetQuantity, More, Choose, Intent, YesNo, Number, Pick, AnyChoice, Each,
-    StepChoice, Name, Phone, SamePhone, Correct, Question, Unclear, UnknownRef,
+    StepChoice, Name, Phone, SamePhone, Correct, Asked, Unclear, UnknownRef,
 ]
 
 EDITS = (Remove, Replace, SetQuantity, More)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from engine.model.session import Session
-from engine.runtime.acts import Question
+from engine.runtime.acts import Asked
 from engine.runtime.flows import Flows
 from engine.runtime.overrides import Overrides
 from engine.runtime.views import answer_item_view
@@ -23,7 +23,7 @@ class AnsweringTurn(Protocol):
     def say(self, key: str, extras: dict[str, Any] | None = None) -> None: ...
 
 
-def answer(turn: AnsweringTurn, question: Question) -> None:
+def answer(turn: AnsweringTurn, question: Asked) -> None:
     """Say the answer to ``question`` (or that the bot cannot answer it, and who can)."""
     flows = turn.flows
     asked = flows.order.questions
@@ -47,7 +47,7 @@ def answer(turn: AnsweringTurn, question: Question) -> None:
     turn.say(asked[chosen].say, extras(turn, items, question))
 
 
-def extras(turn: AnsweringTurn, items: list[str], question: Question) -> dict[str, Any]:
+def extras(turn: AnsweringTurn, items: list[str], question: Asked) -> dict[str, Any]:
     menu = turn.flows.menu
     views = [answer_item_view(menu, menu.items[i], turn.overrides) for i in dict.fromkeys(items) if i in menu.items]
     choices = []

@@ -194,8 +194,8 @@ class Turn:
             self.go((Branch(going.go),))  # type: ignore[arg-type]
             return
         says = [c for c in commands if c.say]
-        questions = self.reading.of(a.Question)
-        self.acts = [x for x in self.acts if not isinstance(x, (a.Intent, a.Question)) or self.engine_intent(x)]
+        questions = self.reading.of(a.Asked)
+        self.acts = [x for x in self.acts if not isinstance(x, (a.Intent, a.Asked)) or self.engine_intent(x)]
         if new_conversation:
             if says and not questions and not self.acts and not self.reading.greeting:
                 for command in says:  # "menú" as a first message: the menu, and the next message starts
@@ -259,7 +259,7 @@ class Turn:
             self.say(command.say)  # type: ignore[arg-type]
             self.answered = True
         for question in questions:
-            assert isinstance(question, a.Question)
+            assert isinstance(question, a.Asked)
             answers.answer(self, question)
             self.answered = True
 
@@ -599,7 +599,7 @@ class Turn:
             return
         if self.change_earlier(step):
             return
-        if self.reading.has(a.Question) or self.answered:
+        if self.reading.has(a.Asked) or self.answered:
             self.reask(prefix=None)  # "¿llegan a la Condesa?", "ahorita te mando la ubicación": not an address
             return
         value = self.free_text(step)

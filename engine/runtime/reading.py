@@ -511,7 +511,7 @@ class _Segment:
         """ "¿me das 3 de pastor?": a question in form, an order in fact."""
         return any(h.quantity is not None and not h.implied for h in self.hits) or self.has("add") or self.has("remove")
 
-    def _question(self, claims: list[Claim]) -> a.Question:
+    def _question(self, claims: list[Claim]) -> a.Asked:
         topics: list[str] = []
         questions: list[int] = []
         for claim in claims:
@@ -528,7 +528,7 @@ class _Segment:
             items = tuple(i for h in self.hits for i in h.candidates)
         choices = tuple(c for p in range(len(self.words)) for c in self._choices_at(p))
         choices += tuple(c for c in self.negations.values() if c and c not in choices)
-        return a.Question(tuple(topics), tuple(questions), items, choices, self.text)
+        return a.Asked(tuple(topics), tuple(questions), items, choices, self.text)
 
     def _yes_no(self) -> a.YesNo | None:
         if not self.first:

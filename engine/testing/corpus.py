@@ -114,7 +114,7 @@ class Expect:
 
 
 @dataclass(frozen=True, slots=True)
-class Turn:
+class CorpusMessage:
     send: str
     expect: Expect
     media: bool = False
@@ -142,7 +142,7 @@ class Entry:
     setup: str | None
     after: tuple[str | timedelta, ...]
     """Messages sent after the setup (or from a fresh conversation), before the entry's own."""
-    turns: tuple[Turn, ...]
+    turns: tuple[CorpusMessage, ...]
     """The message, then any follow-up; all must be understood."""
     guard: bool
     note: str | None = None
@@ -291,7 +291,7 @@ class _Reader:
         names.update(s for s in (getattr(step, "save_as", None) for step in self.flows.order.steps.values()) if s)
         return names
 
-    def turn(self, raw: dict[str, Any], path: tuple[str | int, ...]) -> Turn:
+    def turn(self, raw: dict[str, Any], path: tuple[str | int, ...]) -> CorpusMessage:
         if "send" not in raw:
             raise self.fail(path, "every turn has 'send' (an empty text for a photo with no words)")
         if "expect" not in raw:
@@ -304,7 +304,7 @@ class _Reader:
         media = raw.get("media", False)
         if not isinstance(media, bool):
             raise self.fail((*path, "media"), "media is true or false")
-        return Turn(str(send), self.expect(raw["expect"], (*path, "expect")), media)
+        return CorpusMessage(str(send), self.expect(raw["expect"], (*path, "expect")), media)
 
 
 def read_setups(source: Source, flows: Flows) -> dict[str, Setup]:
@@ -360,7 +360,7 @@ def read_entries(source: Source, flows: Flows, setups: dict[str, Setup]) -> list
     return entries
 
 
-def entry_id(kind: str, setup: str | None, after: Iterable[str | timedelta], turn: Turn) -> str:
+def entry_id(kind: str, setup: str | None, after: Iterable[str | timedelta], turn: CorpusMessage) -> str:
     before = [setup or "fresh", *(f"«{m}»" if isinstance(m, str) else f"(wait {m})" for m in after)]
     said = "(media)" if turn.media and not turn.send else turn.send
     return f"{kind}: {' + '.join(before)} | {said}"
@@ -413,7 +413,7 @@ class Played:
 
 
 @dataclass(frozen=True, slots=True)
-class Result:
+class EntryResult:
     entry: Entry
     verdict: Verdict
     turns: tuple[Played, ...]
@@ -432,7 +432,7 @@ class SetupBroken(CorpusError):
     """A setup's messages no longer reach its step: the flows changed under the corpus."""
 
 
-def play(flows: Flows, corpus: Corpus, entry: Entry) -> Result:
+def play(flows: Flows, corpus: Corpus, entry: Entry) -> EntryResult:
     """One entry from a fresh conversation, at ``MOMENT``."""
     zone = ZoneInfo(flows.hours.timezone)
     talk = Conversation(flows, DEFAULT_CUSTOMER, datetime.strptime(MOMENT, "%Y-%m-%d %H:%M").replace(tzinfo=zone))
@@ -460,7 +460,7 @@ def play(flows: Flows, corpus: Corpus, entry: Entry) -> Result:
         verdict = Verdict.SILENT_WRONG
     else:
         verdict = Verdict.NOT_UNDERSTOOD
-    return Result(entry, verdict, tuple(played))
+    return EntryResult(entry, verdict, tuple(played))
 
 
 def _say(talk: Conversation, messages: Iterable[str | timedelta]) -> None:
@@ -471,7 +471,7 @@ def _say(talk: Conversation, messages: Iterable[str | timedelta]) -> None:
             talk.send(message)
 
 
-def play_all(flows: Flows, corpus: Corpus) -> list[Result]:
+def play_all(flows: Flows, corpus: Corpus) -> list[EntryResult]:
     return [play(flows, corpus, entry) for entry in corpus.entries]
 
 
@@ -647,7 +647,7 @@ class Tally:
     def percent(self) -> float:
         return 100.0 * self.understood / self.entries if self.entries else 0.0
 
-    def add(self, result: Result) -> Tally:
+    def add(self, result: EntryResult) -> Tally:
         return Tally(
             self.entries + 1,
             self.understood + (result.verdict is Verdict.UNDERSTOOD),
@@ -655,7 +655,7 @@ class Tally:
         )
 
 
-def tally(results: Iterable[Result]) -> tuple[dict[str, Tally], Tally]:
+def tally(results: Iterable[EntryResult]) -> tuple[dict[str, Tally], Tally]:
     """Per kind (in ``KINDS`` order) and in total."""
     kinds: dict[str, Tally] = {}
     total = Tally()
@@ -665,7 +665,7 @@ def tally(results: Iterable[Result]) -> tuple[dict[str, Tally], Tally]:
     return {k: kinds[k] for k in KINDS if k in kinds}, total
 
 
-def explain(result: Result) -> str:
+def explain(result: EntryResult) -> str:
     """A few lines on what happened: for reports of entries that were not understood."""
     lines = [f"{result.entry.id}  [{result.verdict.value}]  ({result.entry.file}:{result.entry.line})"]
     for played in result.turns:
