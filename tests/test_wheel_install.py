@@ -193,4 +193,5 @@ def test_serve_from_the_installed_package_becomes_ready_and_stops_cleanly(server
     text = log.read_text(errors="replace")
     assert code in (0, -signal.SIGTERM), text  # uvicorn re-raises the signal once it has shut down
     assert "Escuchando en http://127.0.0.1:" in text
+    assert "Panel del restaurante: http://127.0.0.1:" in text  # make run shows the panel's address
     assert "Application shutdown complete." in text and "Traceback" not in text, text

@@ -15,6 +15,7 @@ import uvicorn
 from engine.http.app import create_app
 from engine.http.settings import SettingsError, load_settings
 from engine.http.wiring import Given
+from engine.panel.security import panel_config
 from engine.loading.pipeline import load_flows
 from engine.loading.problems import FlowErrors
 from engine.logs import configure_logging
@@ -64,7 +65,9 @@ def main(
         clock = moved_by_file(clock, settings.test_clock_file)
     app = create_app(settings, flows, Given(clock=clock, log=log))
     where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    log.info("🌮 Escuchando en %s/webhook", where)
+    log.info("💬 Escuchando en %s/webhook", where)
+    if panel_config(settings.panel_password, settings.panel_secret, settings.production).enabled:
+        log.info("🖥️ Panel del restaurante: %s/panel", where)
     if settings.twilio_auth_token is None:
         log.info(
             "💬 Prueba: curl --data-urlencode 'From=whatsapp:+5215512345678' --data-urlencode 'Body=hola' %s/webhook",
