@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.model.menu import Menu
+from engine.model.order import describe_line
 from engine.model.restaurant import Money, Restaurant
 from engine.model.session import Line
 
@@ -36,15 +37,7 @@ def option_names(menu: Menu, line: Line) -> list[str]:
 
 def describe(menu: Menu, line: Line) -> str:
     """ "3 × Pizza margarita (grande, orilla delgada)"."""
-    return label(line.quantity or 1, menu.items[line.item].name, option_names(menu, line))
-
-
-def label(quantity: int, name: str, options: list[str] | tuple[str, ...]) -> str:
-    """ "3 × Pizza margarita (grande)"; "1 × Refresco (355 ml, Coca-Cola)", not "(355 ml) (Coca-Cola)"."""
-    joined = ", ".join(options)
-    if joined and name.endswith(")"):
-        return f"{quantity} × {name[:-1]}, {joined})"
-    return f"{quantity} × {name}" + (f" ({joined})" if joined else "")
+    return describe_line(line.quantity or 1, menu.items[line.item].name, option_names(menu, line))
 
 
 def line_view(menu: Menu, line: Line) -> dict[str, Any]:
@@ -60,7 +53,7 @@ def line_view(menu: Menu, line: Line) -> dict[str, Any]:
         "choices": dict(line.options),
         "unit_price": price,
         "total": price * quantity,
-        "description": label(quantity, name, options),  # as ``describe`` says it
+        "description": describe_line(quantity, name, options),  # as ``describe`` says it
     }
 
 

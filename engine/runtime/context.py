@@ -11,13 +11,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.model.effects import ORDER_NUMBER_SLOT
-from engine.model.order import STATUSES
+from engine.model.order import STATUSES, describe_line
 from engine.model.session import Line, Session
 from engine.runtime import cart as carts
 from engine.runtime.flows import Flows
-from engine.runtime.hours import current_service, describe_opening, last_order, next_opening, service_on
-from engine.runtime.views import answer_item_view, item_view
+from engine.runtime.hours import (
+    current_service,
+    describe_opening,
+    last_order,
+    next_opening,
+    service_on,
+)
 from engine.runtime.overrides import NO_OVERRIDES, Overrides
+from engine.runtime.views import answer_item_view, item_view
 
 NAMES = ("restaurant", "menu", "cart", "order", "customer", "open", "next_opening", "max_quantity", "text", "hours",
          "step")
@@ -248,7 +254,7 @@ def sample_extras(flows: Flows) -> dict[str, Any]:
         "line": carts.line_view(menu, line),
         "quantity": menu.max_quantity + 1,
         "suggestions": [item.name, item.name],
-        "was": carts.label(menu.max_quantity, item.name, ["x" * 12]),
+        "was": describe_line(menu.max_quantity, item.name, ["x" * 12]),
         "lines": [carts.line_view(menu, line) for line in sample_session(flows).cart],
         "items": [answer_item_view(menu, i) for i in menu.items.values()],
     }
@@ -256,7 +262,7 @@ def sample_extras(flows: Flows) -> dict[str, Any]:
 
 def sample_service_extras(flows: Flows) -> dict[str, Any]:
     """Long sample values for the messages said outside a conversation."""
-    lines = [{"description": carts.label(50, item.name, ["x" * 12]), "total": 5000} for item in flows.menu.items.values()]
+    lines = [{"description": describe_line(50, item.name, ["x" * 12]), "total": 5000} for item in flows.menu.items.values()]
     order = {
         "number": 10420, "status": STATUSES[1], "name": "x" * 40, "customer": SAMPLE_PHONE,
         "contact": SAMPLE_PHONE, "lines": lines, "subtotal": 99999, "delivery_fee": 30, "total": 99999,

@@ -24,7 +24,14 @@ from engine.model.menu import Menu
 from engine.model.restaurant import Restaurant
 from engine.model.steps import ChoiceStep, OrderFlow, PhoneStep
 from engine.runtime.acts import Intent
-from engine.runtime.understand import EMOJI_WORDS, LIKE_KEPT, Phrases, key_tokens, similar, singular
+from engine.runtime.understand import (
+    EMOJI_WORDS,
+    LIKE_KEPT,
+    Phrases,
+    key_tokens,
+    similar,
+    singular,
+)
 
 Tag = tuple[str, str]
 """What a phrase stands for: a kind (``done``, ``step``, ``choice``, ``question``...) and a value."""

@@ -13,7 +13,13 @@ from engine.model.effects import ForwardToAdmin, HandOver, Outcome, ReportError
 from engine.model.inbound import Inbound
 from engine.model.session import Session
 from engine.model.steps import ChoiceStep, ConfirmStep
-from engine.runtime.choices_view import BODY_LIMIT, Offer, Option, offer_waiting, parse_tap
+from engine.runtime.choices_view import (
+    BODY_LIMIT,
+    Offer,
+    Option,
+    offer_waiting,
+    parse_tap,
+)
 from engine.runtime.flows import Flows
 
 STALE_TAP = "stale_tap"
