@@ -39,10 +39,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import redis
 from twilio.request_validator import RequestValidator
@@ -50,12 +48,25 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-auth-token"
 PUBLIC_URL = "https://rinconcito.example.test"
-OPEN = datetime(2026, 11, 27, 14, 0, tzinfo=ZoneInfo("America/Mexico_City"))  # a Friday, open
+ALWAYS_OPEN = """\
+timezone: America/Mexico_City
+last_orders_minutes: 0
+weekly: {monday: "00:00-24:00", tuesday: "00:00-24:00", wednesday: "00:00-24:00", thursday: "00:00-24:00",
+         friday: "00:00-24:00", saturday: "00:00-24:00", sunday: "00:00-24:00"}
+"""
 CONVERSATION = [
     "hola", "3 pastor", "harina", "sin cebolla", "2 horchatas y una coca", "carrito", "listo", "2", "Ana López",
     "Calle Durango 12, Roma Norte", "55 1234 5678", "tarjeta", "sí",
 ]
 CONFIRMED = "Tu pedido es el".encode()
+
+
+def always_open(source: Path, target: Path) -> Path:
+    """A copy of the flows in ``source`` whose restaurant never closes: the servers run on the real
+    clock (as in production) and every conversation ends in an order at any hour."""
+    shutil.copytree(source, target)
+    (target / "hours.yaml").write_text(ALWAYS_OPEN)
+    return target
 
 
 def free_port() -> int:
@@ -405,13 +416,12 @@ def main() -> int:
             except redis.ConnectionError:
                 time.sleep(0.02)
 
-        clock = scratch / "clock"
-        clock.write_text(str(OPEN.timestamp() - time.time()))
+        flows = always_open(ROOT / "flows", scratch / "flows")
         prefix = "bench:"
         environment = {
-            **os.environ, "PYTHONPATH": str(ROOT), "APP_ENV": "test", "TEST_CLOCK_FILE": str(clock),
+            **os.environ, "PYTHONPATH": str(ROOT), "APP_ENV": "test",
             "REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix, "TWILIO_AUTH_TOKEN": TOKEN,
-            "PUBLIC_URL": PUBLIC_URL, "FLOWS_DIR": str(ROOT / "flows"),
+            "PUBLIC_URL": PUBLIC_URL, "FLOWS_DIR": str(flows),
             "RATE_LIMIT_GLOBAL": "1000000000", "LOG_LEVEL": "INFO",
         }
         print(f"{os.cpu_count()} CPUs, loopback, one worker per server")

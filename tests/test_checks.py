@@ -706,6 +706,15 @@ IMPOSSIBLE = {
 }
 
 
+def test_open_around_the_clock_is_not_a_mistake(tmp_path):
+    folder = copy_flows(tmp_path)
+    edit(folder, "hours.yaml", '  tuesday: "13:00-23:00"\n', '  tuesday: "00:00-24:00"\n')
+    loaded = inspect(folder)
+    assert loaded.problems == [], describe(loaded.problems)
+    tuesday = loaded.flows.hours.weekly[1]
+    assert tuesday is not None and tuesday.crosses_midnight  # from 00:00 to the next day's 00:00
+
+
 @pytest.mark.parametrize("hours", list(IMPOSSIBLE))
 def test_impossible_hours(tmp_path, hours):
     kind, message, hint = IMPOSSIBLE[hours]

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from engine.languages.en import EN
 from engine.languages.es import ES
+from engine.model.hours import Opening
 from engine.runtime.hours import describe_opening, next_opening, taking_orders
 from tests.conftest import at
 
@@ -90,3 +91,11 @@ def test_today_and_tomorrow_are_the_restaurant_s_days():
     now = datetime(2026, 11, 24, 23, 0, tzinfo=pacific).astimezone(ZoneInfo("UTC"))
     when = datetime(2026, 11, 25, 11, 0, tzinfo=pacific)
     assert describe_opening(when, now, EN) == "we open tomorrow at 11:00 am"
+
+
+def test_open_around_the_clock(flows):
+    """ "00:00-24:00" every day, no cut-off: taking orders at any minute of the week."""
+    all_day = Opening(time(0), time(0))
+    hours = replace(flows.hours, weekly=(all_day,) * 7, special={}, last_orders_minutes=0)
+    for moment in ("2026-11-30 00:00", "2026-11-30 03:17", "2026-11-30 23:59", "2026-12-01 00:00", "2026-12-06 12:00"):
+        assert taking_orders(hours, at(moment)), moment

@@ -80,7 +80,7 @@ def check_hours(flows: Flows, sources: dict[str, Source]) -> Found:
     for path, text, opening in places:
         if opening is None:
             continue
-        if opening.opens == opening.closes:
+        if opening.opens == opening.closes and not _all_day(text):
             yield "hours", problem(OpensAndClosesAtOnce, file, path, hours=text)
         elif opening.crosses_midnight and opening.closes.hour >= LATEST_OVERNIGHT_CLOSE and (opening.closes.hour, opening.closes.minute) != (LATEST_OVERNIGHT_CLOSE, 0):
             yield "hours", problem(ClosesBeforeOpening, file, path, hours=text, latest=f"{LATEST_OVERNIGHT_CLOSE:02d}")
@@ -89,6 +89,11 @@ def check_hours(flows: Flows, sources: dict[str, Source]) -> Found:
             date.fromisoformat(day)
         except ValueError:
             yield "hours", problem(BadDate, file, ("special", day), day=day)
+
+
+def _all_day(text: str) -> bool:
+    """``"00:00-24:00"``: open around the clock that day (a service of 24 hours)."""
+    return text.replace("–", "-") == "00:00-24:00"
 
 
 def check_overlaps(flows: Flows, sources: dict[str, Source]) -> Found:
