@@ -149,6 +149,15 @@ def test_api_menu_is_public_and_orders_need_the_token(server, twilio):
         assert menu.headers["access-control-allow-origin"] == FRONTEND
         other = client.get("/api/menu", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+        preflight = client.options("/api/orders/1001", headers={
+            "Origin": FRONTEND, "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "Authorization, Content-Type"})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == FRONTEND
+        assert "PATCH" in preflight.headers["access-control-allow-methods"]
+        # CORS is the API's alone: nothing else answers a browser from another origin.
+        health = client.get("/health", headers={"Origin": FRONTEND})
+        assert health.status_code == 200 and "access-control-allow-origin" not in health.headers
         assert client.get("/api/orders").status_code == 401
         assert client.get("/api/orders", headers={"Authorization": "Bearer wrong"}).status_code == 401
         auth = {"Authorization": f"Bearer {API_TOKEN}"}

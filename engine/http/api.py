@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from engine.http.wiring import services_of
 from engine.model.order import STATUSES
@@ -99,8 +99,14 @@ async def change_order(request: Request) -> Response:
     return JSONResponse(services.desk.view(stored))
 
 
-ROUTES = [
-    Route("/api/menu", menu, methods=["GET"]),
-    Route("/api/orders", list_orders, methods=["GET"]),
-    Route("/api/orders/{number:int}", change_order, methods=["PATCH"]),
-]
+def api_routes(frontend_url: str | None) -> list[BaseRoute]:
+    """The API under ``/api``, with CORS for ``frontend_url`` there only: the webhook and the panel
+    are never called across origins, and a middleware around the whole app would cost every
+    webhook message its wrapping."""
+    return [
+        Mount("/api", routes=[
+            Route("/menu", menu, methods=["GET"]),
+            Route("/orders", list_orders, methods=["GET"]),
+            Route("/orders/{number:int}", change_order, methods=["PATCH"]),
+        ], middleware=cors(frontend_url)),
+    ]

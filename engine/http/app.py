@@ -39,11 +39,10 @@ def create_app(settings: Settings, flows: Flows, given: Given = Given()) -> Star
             *webhook.ROUTES,
             *status.ROUTES,
             *health.ROUTES,
-            *api.ROUTES,
+            *api.api_routes(settings.frontend_url),
             *panel_routes(flows, panel_config(settings.panel_password, settings.panel_secret, settings.production),
                           lambda request: services_of(request).desk, lambda request: services_of(request).panel,
                           given.clock or real_clock(flows.hours.timezone), given.log or logging.getLogger(LOGGER)),
         ],
-        middleware=api.cors(settings.frontend_url),
         lifespan=lifespan,
     )
