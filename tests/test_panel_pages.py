@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from servicekit import wait_for
@@ -288,3 +290,14 @@ async def test_the_live_feed_says_each_new_version_once_and_survives_a_failed_lo
         if version == "c":
             break
     assert seen == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("zone", ["America/Mexico_City", "America/Los_Angeles"])
+def test_the_tally_s_day_is_the_restaurant_s_across_midnight_and_clock_changes(zone):
+    tally = StepTally(MemoryStore(lambda: 0.0), zone, 30, lambda: 0.0, logging.getLogger("t"))
+    tz = ZoneInfo(zone)
+    start = datetime(2026, 3, 7, 22, 0, tzinfo=tz).timestamp()  # the US clocks change on March 8
+    for minutes in range(0, 4 * 24 * 60, 7):  # a reading every 7 minutes for four days, in order
+        at = start + minutes * 60
+        assert tally.day(at) == datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d")
+    assert tally.day(start) == "2026-03-07"  # and back again

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -70,9 +70,19 @@ class StepTally:
         self._every = every
         self._notes: dict[tuple[str, str], _Note] = {}
         self._flushed = now()
+        self._day: tuple[float, float, str] = (0.0, 0.0, "")
+        """From, until (epoch seconds) and the day they make."""
 
     def day(self, at: float) -> str:
-        return datetime.fromtimestamp(at, self._zone).strftime("%Y-%m-%d")
+        """The restaurant's day at ``at`` (epoch seconds), worked out once per day."""
+        since, until, day = self._day
+        if since <= at < until:
+            return day
+        local = datetime.fromtimestamp(at, self._zone)
+        start = datetime.combine(local.date(), time(0), self._zone)
+        end = datetime.combine(local.date() + timedelta(days=1), time(0), self._zone)
+        self._day = (start.timestamp(), end.timestamp(), local.strftime("%Y-%m-%d"))
+        return self._day[2]
 
     def note(self, customer: str, step: str | None, ordered: bool) -> None:
         at = self._now()
