@@ -185,6 +185,26 @@ def test_a_bound_keeps_memory_small_under_its_prefixes_only():
     asyncio.run(scenario())
 
 
+def test_each_prefix_is_held_to_its_own_bound():
+    clock = Clock()
+    memory = MemoryStore(clock, Bound(("seen:",), seconds=60, count=3), Bound(("s:",), seconds=86400, count=5))
+
+    async def scenario() -> None:
+        for n in range(10):
+            await memory.set(f"s:{n}", "session", 1800)
+            await memory.set(f"seen:{n}", "1", 86400)
+        await memory.set("lock:ana", "token", 10)  # under no bound: kept as written
+        sessions = [n for n in range(10) if await memory.get(f"s:{n}") is not None]
+        marks = [n for n in range(10) if await memory.get(f"seen:{n}") is not None]
+        assert sessions == [5, 6, 7, 8, 9] and marks == [7, 8, 9]  # the newest of each, apart
+        assert memory.ttl("s:9") == 1800 and memory.ttl("seen:9") == 60
+        assert await memory.get("lock:ana") == "token" and memory.ttl("lock:ana") == 10
+        clock.now += 1801
+        assert [n for n in range(10) if await memory.get(f"s:{n}") is not None] == []
+
+    asyncio.run(scenario())
+
+
 def test_keyed_locks_forget_keys_nobody_uses():
     locks = KeyedLocks()
 

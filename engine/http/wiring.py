@@ -39,7 +39,7 @@ from engine.service.chat import (
 from engine.service.buttons import ButtonTurns, LoadedContent
 from engine.service.clock import Clock, real_clock
 from engine.service.courier import Courier
-from engine.service.dedupe import IN_MEMORY, SeenMessages
+from engine.service.dedupe import MARKS_IN_MEMORY, SeenMessages
 from engine.service.durable import DurableQueue
 from engine.service.effects import Operations
 from engine.service.errors import ErrorReports
@@ -48,7 +48,7 @@ from engine.service.optouts import OptOuts
 from engine.service.outbox import Outbox
 from engine.service.ratelimit import RateLimiter
 from engine.service.retry import RetryPolicy
-from engine.service.sessions import Sessions
+from engine.service.sessions import SESSIONS_IN_MEMORY, Sessions
 from engine.service.takeover import CustomerTakeover, SessionTakeover
 from engine.service.waiting import WaitingOrders
 from engine.storage.fallback import FallbackStore
@@ -67,7 +67,8 @@ STATUS_CALLBACK_PATH = "/twilio/status"
 """Where Twilio posts the statuses of the messages sent (``engine.http.status``)."""
 CARRIED_OVER = (Sessions.key(""), SeenMessages.key(""), SeenMessages.replies_key(""), OVERRIDES_KEY)
 """Keys kept in memory too while Redis works, so conversations go on when it goes away (the
-handled message ids and their replies within ``IN_MEMORY``)."""
+handled message ids and their replies within ``MARKS_IN_MEMORY``, the sessions within
+``SESSIONS_IN_MEMORY``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,8 +222,8 @@ async def open_clients(
 ) -> Clients:
     """Redis (with the memory fallback), the order store and the sender, each closed by ``stack``."""
     redis = RedisStore(connect(settings.redis_url), settings.redis_key_prefix) if settings.redis_url else None
-    store = FallbackStore(redis, MemoryStore(now, IN_MEMORY), log, probe_every=settings.redis_probe_seconds,
-                          carry_over=CARRIED_OVER)
+    memory = MemoryStore(now, MARKS_IN_MEMORY, SESSIONS_IN_MEMORY)
+    store = FallbackStore(redis, memory, log, probe_every=settings.redis_probe_seconds, carry_over=CARRIED_OVER)
     stack.push_async_callback(store.close)
     await store.start()
     if settings.twilio_auth_token is None:

@@ -72,6 +72,6 @@ class SeenMessages:
         return (Set(self.key(message_sid), "1", self._remember),)
 
 
-IN_MEMORY = Bound(prefixes=(SeenMessages.key(""), SeenMessages.replies_key("")), seconds=15 * 60, count=10_000)
+MARKS_IN_MEMORY = Bound(prefixes=(SeenMessages.key(""), SeenMessages.replies_key("")), seconds=15 * 60, count=10_000)
 """The copies kept in the process's memory (see ``engine.storage.fallback``): Twilio's retries come
 within minutes, and memory must stay small whatever the traffic."""

@@ -221,18 +221,21 @@ class Bound:
 
 class MemoryStore(Shortcuts):
     """A ``Store`` in this process's memory, with expiry measured by ``now`` (epoch seconds);
-    keys under ``bound``'s prefixes are kept no longer, and no more, than it says."""
+    keys under a bound's prefixes are kept no longer, and no more, than it says (the first bound
+    whose prefixes a key has is its bound)."""
 
     SWEEP_EVERY = 1000
     """Writes between two sweeps of expired keys (reads drop expired keys as they meet them)."""
 
-    def __init__(self, now: Callable[[], float], bound: Bound | None = None) -> None:
+    def __init__(self, now: Callable[[], float], *bounds: Bound) -> None:
         self._now = now
         self._data: dict[str, tuple[str, float | None]] = {}
         self._writes = 0
-        self._bound = bound
-        self._bounded: OrderedDict[str, float] = OrderedDict()
-        """Keys under ``bound``'s prefixes and their expiry, the least recently written first."""
+        self._bounds = bounds
+        self._prefixes = tuple(prefix for bound in bounds for prefix in bound.prefixes)
+        """Every bound's prefixes: a key under none of them is written without looking further."""
+        self._bounded: tuple[OrderedDict[str, float], ...] = tuple(OrderedDict() for _ in bounds)
+        """For each bound, its keys and their expiry, the least recently written first."""
 
     def __len__(self) -> int:
         return len(self._data)
@@ -245,20 +248,20 @@ class MemoryStore(Shortcuts):
         return entry
 
     def _write(self, key: str, value: str, ttl: float | None) -> None:
-        bound = self._bound
-        if bound is not None and key.startswith(bound.prefixes):
+        if self._prefixes and key.startswith(self._prefixes):
+            index = next(n for n, bound in enumerate(self._bounds) if key.startswith(bound.prefixes))
+            bound = self._bounds[index]
             ttl = bound.seconds if ttl is None else min(ttl, bound.seconds)
             expires = self._now() + ttl
             self._data[key] = (value, expires)
-            self._keep_within(bound, key, expires)
+            self._keep_within(bound, self._bounded[index], key, expires)
         else:
             self._data[key] = (value, None if ttl is None else self._now() + ttl)
         self._writes += 1
         if self._writes % self.SWEEP_EVERY == 0:
             self.sweep()
 
-    def _keep_within(self, bound: Bound, key: str, expires: float) -> None:
-        bounded = self._bounded
+    def _keep_within(self, bound: Bound, bounded: OrderedDict[str, float], key: str, expires: float) -> None:
         bounded[key] = expires
         bounded.move_to_end(key)
         now = self._now()
@@ -342,4 +345,5 @@ class MemoryStore(Shortcuts):
 
     def clear(self) -> None:
         self._data.clear()
-        self._bounded.clear()
+        for bounded in self._bounded:
+            bounded.clear()
