@@ -484,6 +484,19 @@ def test_unknown_variable_of_a_builtin_message_lists_its_extras(tmp_path):
     )
 
 
+def test_an_admin_message_may_use_every_field_the_desk_gives_an_order(tmp_path):
+    # The checks render admin messages with the very view the admin desk builds for a stored order.
+    folder = copy_flows(tmp_path)
+    edit(folder, "messages.yaml", "  ✅ Pedido #{{ order.number }}: ",
+         "  ✅ Pedido #{{ order.number }} {{ order.updated_at }} {{ order.placed_at }} {{ order.time }}"
+         "{% if order.location %}{{ order.location.label }}{% endif %}: ")
+    loaded = inspect(folder)
+    assert [p for p in loaded.problems if p.severity == "error"] == [], describe(loaded.problems)
+    edit(folder, "messages.yaml", "{{ order.updated_at }}", "{{ order.hora }}")
+    p = only(folder)
+    assert type(p) is UnknownAttribute and "hora" in p.message("es") and "updated_at" in p.render("es"), describe([p])
+
+
 def test_unknown_variable_points_at_the_line_that_uses_it(tmp_path):
     # "order." forgotten before "total", a word that already appears two lines above
     # (inside "line.total"): the problem is on the Total line.

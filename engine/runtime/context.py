@@ -6,12 +6,13 @@ built-in messages also see ``EXTRAS`` (the item being asked about, the line just
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.model.effects import ORDER_NUMBER_SLOT
-from engine.model.order import STATUSES, describe_line
+from engine.model.order import STATUSES, Order, OrderLine, StoredOrder, describe_line
+from engine.model.order import order_view as stored_order_view
 from engine.model.session import Line, Session
 from engine.runtime import cart as carts
 from engine.runtime.flows import Flows
@@ -260,15 +261,24 @@ def sample_extras(flows: Flows) -> dict[str, Any]:
     }
 
 
+def sample_stored_order(flows: Flows) -> StoredOrder:
+    """A long order as the store gives it back: every item of the menu, long names and a long
+    address, so a message that shows an order is checked at its longest."""
+    placed = datetime(2026, 12, 31, 23, 59, tzinfo=timezone.utc)
+    lines = tuple(OrderLine(item.id, item.name, 50, {}, ("x" * 12,), 100, 5000) for item in flows.menu.items.values())
+    order = Order(
+        key="sample", customer=SAMPLE_PHONE, name="x" * 40, contact=SAMPLE_PHONE, lines=lines, subtotal=99999,
+        delivery_fee=30, total=99999, fulfilment="x" * 20, address="x" * 120, location=None, payment="x" * 20,
+        placed_at=placed,
+    )
+    return StoredOrder(order, 10420, STATUSES[1], placed, placed)
+
+
 def sample_service_extras(flows: Flows) -> dict[str, Any]:
-    """Long sample values for the messages said outside a conversation."""
-    lines = [{"description": describe_line(50, item.name, ["x" * 12]), "total": 5000} for item in flows.menu.items.values()]
-    order = {
-        "number": 10420, "status": STATUSES[1], "name": "x" * 40, "customer": SAMPLE_PHONE,
-        "contact": SAMPLE_PHONE, "lines": lines, "subtotal": 99999, "delivery_fee": 30, "total": 99999,
-        "fulfilment": "delivery", "fulfilment_name": "x" * 20, "address": "x" * 120, "payment": "x" * 20,
-        "payment_name": "x" * 20, "time": "23:59",
-    }
+    """Long sample values for the messages said outside a conversation: the ``order`` is what the
+    admin's messages get (``engine.model.order.order_view``) for a long order."""
+    # In UTC: the flows' time zone may be the very mistake being reported; the texts are as long.
+    order = stored_order_view(sample_stored_order(flows), flows.compiled.answer_names, timezone.utc)
     first = next(iter(flows.menu.items.values()))
     return {
         "order": order, "orders": [dict(order, lines=[])] * 15, "number": "10420", "open": True,
