@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 import respx
 
-from engine.orders.sqlite_queue import SCHEMA, SqliteJobQueue
+from engine.orders.sqlite_queue import SCHEMA, SqliteJobQueue, upgrade
 
 T = TypeVar("T")
 
@@ -28,6 +28,7 @@ class OutboxRpc:
         self.db = sqlite3.connect(path, isolation_level=None)
         for statement in filter(str.strip, SCHEMA.split(";")):
             self.db.execute(statement)
+        upgrade(self.db)
         self.at = 0.0
         self.queue = SqliteJobQueue(self._write, lambda: self.at)
         self.calls: list[str] = []
@@ -47,9 +48,9 @@ class OutboxRpc:
 
     def add_jobs(self, jobs: list[dict[str, str]], number: int, due: float, slot: str) -> None:
         """``place_order_and_queue``'s second half: the order's notices, ``slot`` made its number."""
-        rows = [(job["id"], job["payload"].replace(slot, str(number)), due) for job in jobs]
+        rows = [(job["id"], job["payload"].replace(slot, str(number)), due, job.get("chain", "")) for job in jobs]
         self.db.execute("BEGIN IMMEDIATE")
-        self.db.executemany("INSERT OR IGNORE INTO outbox (id, payload, due) VALUES (?, ?, ?)", rows)
+        self.db.executemany("INSERT OR IGNORE INTO outbox (id, payload, due, chain) VALUES (?, ?, ?, ?)", rows)
         self.db.execute("COMMIT")
 
     async def _call(self, request: httpx.Request) -> httpx.Response:
@@ -63,10 +64,10 @@ class OutboxRpc:
         if "at_time" in args:
             self.at = args["at_time"]
         if name == "outbox_add":
-            result = await queue.add(args["job_id"], args["job_payload"], args["job_due"])
+            result = await queue.add(args["job_id"], args["job_payload"], args["job_due"], args.get("job_chain", ""))
         elif name == "outbox_claim":
             jobs = await queue.claim(args["at_time"], args["lease"], args["max_jobs"])
-            result = [{"job_id": job.id, "job_payload": job.payload} for job in jobs]
+            result = [{"job_id": job.id, "job_payload": job.payload, "job_chain": job.chain} for job in jobs]
         elif name == "outbox_reschedule":
             await queue.reschedule(args["job_id"], args["job_payload"], args["job_due"], args["retrying"])
         elif name == "outbox_finish":

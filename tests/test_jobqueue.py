@@ -3,6 +3,8 @@ passed in: no waiting); the copies that put jobs back when Redis comes back empt
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 import redis
 from servicekit import SHARED_REDIS, prefix, redis_server  # noqa: F401  (fixtures)
@@ -232,3 +234,75 @@ async def test_jobs_another_instance_finished_are_not_put_back(redis_server):  #
     finally:
         await one_client.aclose()
         await two_client.aclose()
+
+
+# ---------------------------------------------------------------- chains
+
+
+async def test_a_chain_goes_one_job_at_a_time_in_the_order_it_was_added(queue):
+    for n in range(1, 13):  # ids that sort otherwise as text ("#10" before "#2"), due before the rest
+        assert await queue.add(f"turn:a#{n}", f"a{n}", 990.0 + n / 100, "chat:ana")
+    await queue.add("notice", "n", 1000.0)
+    await queue.add("turn:l#1", "l1", 1000.0, "chat:luis")
+    await queue.add("turn:l#2", "l2", 1000.0, "chat:luis")
+    # The jobs waiting behind their chain do not use up the limit.
+    first = await queue.claim(1000.0, 60, 3)
+    assert sorted(first, key=lambda job: job.id) == [
+        Job("notice", "n"), Job("turn:a#1", "a1", "chat:ana"), Job("turn:l#1", "l1", "chat:luis")]
+    assert await queue.claim(1000.0, 60, 10) == []  # each chain's first is in flight: the rest wait
+    await queue.finish("notice", 3600)
+    await queue.finish("turn:l#1", 3600)
+    assert await queue.claim(1000.0, 60, 10) == [Job("turn:l#2", "l2", "chat:luis")]
+    await queue.finish("turn:l#2", 3600)
+    await queue.finish("turn:a#1", 3600)
+    assert await queue.claim(1000.0, 60, 10) == [Job("turn:a#2", "a2", "chat:ana")]
+    await queue.reschedule("turn:a#2", "a2 again", 1030.0, retrying=True)  # failed: the rest wait too
+    assert await queue.claim(1020.0, 60, 10) == []
+    assert await queue.hurry(1021.0) == ["turn:a#2"]
+    assert await queue.claim(1021.0, 60, 10) == [Job("turn:a#2", "a2 again", "chat:ana")]
+    assert await queue.claim(1081.0, 60, 10) == [Job("turn:a#2", "a2 again", "chat:ana")]  # its claimer died
+    order = []
+    while claimed := await queue.claim(1200.0, 60, 10):
+        [job] = claimed
+        order.append(job.id)
+        await queue.finish(job.id, 3600)
+    assert order == [f"turn:a#{n}" for n in range(2, 13)]
+    assert await queue.pending() == 0
+
+
+async def test_a_chain_keeps_its_order_when_memory_moves_to_redis(redis_server):  # noqa: F811
+    client = connect(redis_server.url)
+    queue = fallback(client)
+    try:
+        for n in range(1, 12):  # Redis is not running: these wait in memory
+            assert await queue.add(f"turn:a#{n}", f"a{n}", 1000.0, "chat:ana")
+        assert [job.id for job in await queue.claim(1000.0, 60, 10)] == ["turn:a#1"]
+        await queue.reschedule("turn:a#1", "a1", 1000.0)  # not sent: back in its place
+        redis_server.start()
+        order = []
+        while claimed := await queue.claim(1000.0 + len(order), 60, 10):
+            assert queue.mode == "redis"
+            [job] = claimed
+            order.append(job.id)
+            await queue.finish(job.id, 3600)
+        assert order == [f"turn:a#{n}" for n in range(1, 12)]
+    finally:
+        await client.aclose()
+
+
+async def test_a_file_from_before_chains_gets_them(tmp_path):
+    path = tmp_path / "orders.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE outbox (id TEXT PRIMARY KEY, payload TEXT NOT NULL, due REAL NOT NULL,
+            state TEXT NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting', 'retrying', 'done')),
+            sid TEXT UNIQUE, status TEXT, error_code INTEGER, keep_until REAL) STRICT;
+        INSERT INTO outbox (id, payload, due) VALUES ('waiting-since-before', 'p', 1000.0);
+    """)
+    old.close()
+    store = SqliteOrderStore(path)
+    queue = store.queue(Clock())
+    await queue.add("turn:a#1", "a1", 1000.0, "chat:ana")
+    await queue.add("turn:a#2", "a2", 1000.0, "chat:ana")
+    assert await queue.claim(1000.0, 60, 10) == [Job("waiting-since-before", "p"), Job("turn:a#1", "a1", "chat:ana")]
+    await store.close()

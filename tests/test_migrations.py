@@ -265,12 +265,12 @@ def test_the_outbox_keeps_the_rules_of_the_service_queues(db):
     assert one(db, "outbox_add", "a", "again", 1000.0, 1000.0) is False  # one event, one message
     for id, due in (("b", 1010.0), ("c", 1030.0)):
         one(db, "outbox_add", id, f"p{id}", due, 1000.0)
-    assert call(db, "outbox_claim", 1020.0, 60.0, 10) == [("a", "pa"), ("b", "pb")]  # due ones, oldest first
+    assert call(db, "outbox_claim", 1020.0, 60.0, 10) == [("a", "pa", ""), ("b", "pb", "")]  # due ones, oldest first
     assert call(db, "outbox_claim", 1020.0, 60.0, 10) == []  # hidden while claimed
     call(db, "outbox_reschedule", "a", "pa1", 2000.0, True)
     call(db, "outbox_reschedule", "b", "pb1", 3000.0, True)
     assert call(db, "outbox_hurry", 1021.0, 1) == [("a",)]  # a probe: the one due soonest
-    assert call(db, "outbox_claim", 1021.0, 60.0, 10) == [("a", "pa1")]
+    assert call(db, "outbox_claim", 1021.0, 60.0, 10) == [("a", "pa1", "")]
     assert call(db, "outbox_hurry", 1022.0, None) == [("b",)]  # a claimed job is never hurried
     assert one(db, "outbox_pending") == 3
     call(db, "outbox_finish", "a", "SM" + "a" * 32, 1022.0 + 3600, 1022.0)
@@ -327,7 +327,7 @@ def test_a_failure_is_recorded_once_and_a_reopened_job_forgets_its_old_message(d
     assert db.execute("select error_code from public.outbox").fetchone() == (63016,)
     assert one(db, "outbox_reopen", "admin", "template", 1001.0) is True
     assert call(db, "outbox_track", sid, "delivered", None) == []  # the old message's late callback
-    assert call(db, "outbox_claim", 1001.0, 60.0, 10) == [("admin", "template")]
+    assert call(db, "outbox_claim", 1001.0, 60.0, 10) == [("admin", "template", "")]
     assert one(db, "outbox_reopen", "nobody", "x", 1.0) is False
 
 
@@ -339,7 +339,40 @@ def test_two_claiming_at_once_never_get_the_same_job(db, database):
         taken = holding.execute("select * from public.outbox_claim(1000, 60, 1)").fetchall()  # not committed
         other = call(db, "outbox_claim", 1000.0, 60.0, 10)  # skips the locked row instead of waiting
         holding.commit()
-    assert taken == [("first", "first")] and other == [("second", "second")]
+    assert taken == [("first", "first", "")] and other == [("second", "second", "")]
+
+
+def test_a_chain_goes_one_job_at_a_time_in_the_order_it_was_added(db, database):
+    for n in range(1, 12):  # ids that sort otherwise as text, due before the rest
+        one(db, "outbox_add", f"turn:a#{n}", f"a{n}", 990.0 + n / 100, 1000.0, "chat:ana")
+    one(db, "outbox_add", "notice", "n", 1000.0, 1000.0)
+    # The jobs waiting behind their chain do not use up the limit.
+    assert sorted(call(db, "outbox_claim", 1000.0, 60.0, 2)) == [("notice", "n", ""), ("turn:a#1", "a1", "chat:ana")]
+    assert call(db, "outbox_claim", 1000.0, 60.0, 10) == []  # the chain's first is in flight
+    call(db, "outbox_finish", "notice", None, 9999.0, 1000.0)
+    call(db, "outbox_reschedule", "turn:a#1", "a1 again", 1030.0, True)  # failed: the rest wait too
+    assert call(db, "outbox_claim", 1020.0, 60.0, 10) == []
+    assert call(db, "outbox_claim", 1030.0, 60.0, 10) == [("turn:a#1", "a1 again", "chat:ana")]
+    with psycopg.connect(database) as holding:  # another instance claims while this one's claim is open
+        holding.execute("set role service_role")
+        call(db, "outbox_finish", "turn:a#1", None, 9999.0, 1031.0)
+        taken = holding.execute("select * from public.outbox_claim(1031, 60, 10)").fetchall()  # not committed
+        assert call(db, "outbox_claim", 1031.0, 60.0, 10) == []  # never the one after it
+        holding.commit()
+    assert taken == [("turn:a#2", "a2", "chat:ana")]
+    order = []
+    call(db, "outbox_finish", "turn:a#2", None, 9999.0, 1032.0)
+    while claimed := call(db, "outbox_claim", 1200.0, 60.0, 10):
+        [(job, _, _)] = claimed
+        order.append(job)
+        call(db, "outbox_finish", job, None, 9999.0, 1200.0)
+    assert order == [f"turn:a#{n}" for n in range(3, 12)]
+
+
+def test_an_orders_notices_keep_their_chain(db):
+    jobs = Jsonb([{"id": f"order:1#{n}", "payload": f"part {n}", "chain": "order:1"} for n in range(1, 4)])
+    call(db, "place_order_and_queue", Jsonb(make_order("long-notice").to_record()), jobs, 1000.0, ORDER_NUMBER_SLOT)
+    assert call(db, "outbox_claim", 1000.0, 60.0, 10) == [("order:1#1", "part 1", "order:1")]
 
 
 def test_only_the_service_role_reaches_the_outbox(db):

@@ -13,6 +13,7 @@ import pytest
 import respx
 from orderkit import delivery_order, make_order
 
+from engine.model.jobs import Job
 from engine.orders.opening import open_order_store
 from engine.orders.store import OrderStoreError, OrderStoreUnavailable
 from engine.orders.supabase import SupabaseOrderStore
@@ -260,7 +261,8 @@ async def test_the_outbox_queue_calls_the_migrations_functions(api, store):
     calls = {name: api.post(f"/rpc/outbox_{name}") for name in
              ("add", "claim", "reschedule", "finish", "wake", "hurry", "pending", "track", "reopen")}
     calls["add"].respond(200, json=True)
-    calls["claim"].respond(200, json=[{"job_id": "a", "job_payload": "pa"}])
+    calls["claim"].respond(200, json=[{"job_id": "a", "job_payload": "pa", "job_chain": ""},
+                                      {"job_id": "t#1", "job_payload": "pt", "job_chain": "chat:1"}])
     calls["reschedule"].respond(204)
     calls["finish"].respond(204)
     calls["wake"].respond(204)
@@ -275,7 +277,8 @@ async def test_the_outbox_queue_calls_the_migrations_functions(api, store):
     sid = "SM" + "f" * 32
 
     assert await queue.add("a", "pa", 400.0) is True
-    assert [(job.id, job.payload) for job in await queue.claim(500.0, 60.0, 8)] == [("a", "pa")]
+    assert await queue.add("t#1", "pt", 400.0, "chat:1") is True
+    assert await queue.claim(500.0, 60.0, 8) == [Job("a", "pa"), Job("t#1", "pt", "chat:1")]
     await queue.reschedule("a", "pa1", 510.0, retrying=True)
     await queue.finish("a", 3600.0, sid)
     await queue.wake(520.0)
@@ -290,7 +293,8 @@ async def test_the_outbox_queue_calls_the_migrations_functions(api, store):
 
     sent = {name: [json.loads(call.request.content) for call in route.calls] for name, route in calls.items()}
     assert sent == {
-        "add": [{"job_id": "a", "job_payload": "pa", "job_due": 400.0, "at_time": 500.0}],
+        "add": [{"job_id": "a", "job_payload": "pa", "job_due": 400.0, "at_time": 500.0},
+                {"job_id": "t#1", "job_payload": "pt", "job_due": 400.0, "at_time": 500.0, "job_chain": "chat:1"}],
         "claim": [{"at_time": 500.0, "lease": 60.0, "max_jobs": 8}],
         "reschedule": [{"job_id": "a", "job_payload": "pa1", "job_due": 510.0, "retrying": True}],
         "finish": [{"job_id": "a", "job_sid": sid, "kept_until": 4100.0, "at_time": 500.0}],

@@ -23,6 +23,12 @@ class Job:
     id: str
     """The event that caused it (an order's notice, a status message...): one event, one job."""
     payload: str
+    chain: str = ""
+    """The messages it must follow ("": none). Jobs of one chain go out one at a time, in the
+    order they were added: a queue hands out a chain's job only once every job added before it
+    to that chain is finished (sent, or given up), so a later message never overtakes an earlier
+    one, whichever claim batch, worker or instance takes it. A turn with buttons is the
+    customer's chain (``engine.service.buttons``), the parts of a long message their event's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +48,22 @@ class Tracked:
 
 
 class JobQueue(Protocol):
-    async def add(self, id: str, payload: str, due: float) -> bool:
-        """Queue ``payload`` under ``id`` (due at epoch ``due``); False when ``id`` is waiting
-        already or its ``finish`` mark has not expired yet."""
+    async def add(self, id: str, payload: str, due: float, chain: str = "") -> bool:
+        """Queue ``payload`` under ``id`` (due at epoch ``due``), last of ``chain`` (see
+        ``Job.chain``); False when ``id`` is waiting already or its ``finish`` mark has not
+        expired yet."""
         ...
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Job]:
-        """Up to ``limit`` jobs due at ``now``, oldest first, each hidden until ``now + lease``."""
+        """Up to ``limit`` jobs due at ``now``, oldest first, each hidden until ``now + lease``.
+        A job of a chain is handed out only while it is the first of its chain still waiting: a
+        claimed job still waits (until finished), so nothing later in its chain is handed out
+        meanwhile, to this caller or another."""
         ...
 
     async def reschedule(self, id: str, payload: str, due: float, retrying: bool = False) -> None:
-        """Keep job ``id`` with a new ``payload``, due at ``due``; ``retrying``: it waits because
-        of a transient failure (``hurry`` brings it forward)."""
+        """Keep job ``id`` with a new ``payload``, due at ``due``, in its place in its chain;
+        ``retrying``: it waits because of a transient failure (``hurry`` brings it forward)."""
         ...
 
     async def finish(self, id: str, keep: float, sid: str | None = None) -> None:

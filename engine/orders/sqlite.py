@@ -28,7 +28,7 @@ from engine.model.order import (
 )
 from engine.model.jobs import Job
 from engine.orders.sqlite_queue import SCHEMA as QUEUE_SCHEMA
-from engine.orders.sqlite_queue import SqliteJobQueue, insert_jobs
+from engine.orders.sqlite_queue import SqliteJobQueue, insert_jobs, upgrade
 from engine.orders.store import (
     FIRST_ORDER_NUMBER,
     OrderStoreError,
@@ -190,6 +190,7 @@ def _open(path: Path) -> sqlite3.Connection:
         # One statement at a time: executescript would commit first and leave the lock.
         for statement in filter(str.strip, (SCHEMA + QUEUE_SCHEMA).split(";")):
             db.execute(statement)
+        upgrade(db)  # a file made by an earlier version
         db.execute(
             "INSERT INTO sqlite_sequence (name, seq) SELECT 'orders', ? "
             "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'orders')",

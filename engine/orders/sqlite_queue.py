@@ -34,20 +34,38 @@ CREATE TABLE IF NOT EXISTS outbox (
     sid         TEXT UNIQUE,
     status      TEXT,
     error_code  INTEGER,
-    keep_until  REAL
+    keep_until  REAL,
+    chain       TEXT NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, due);
 """
 # state: waiting (due at ``due``), retrying (the same, after a transient failure), done (sent or
-# given up; kept until ``keep_until`` so the same id is refused).
+# given up; kept until ``keep_until`` so the same id is refused). chain: ``Job.chain`` ("" none);
+# a chain's jobs are in the order of their rowid, which only grows for rows added later.
+CHAIN_INDEX = "CREATE INDEX IF NOT EXISTS outbox_chain ON outbox (chain, state) WHERE chain != ''"
+"""Made after ``upgrade``: a file from before chains gets the column first."""
+CLAIMABLE = (
+    "state != 'done' AND due <= ? AND (chain = '' OR NOT EXISTS ("
+    "SELECT 1 FROM outbox AS earlier WHERE earlier.chain = outbox.chain AND earlier.state != 'done' "
+    "AND earlier.rowid < outbox.rowid))"
+)
+"""Due, and the first of its chain still waiting (a job in flight still waits: it is not done)."""
+
+
+def upgrade(db: sqlite3.Connection) -> None:
+    """Bring an ``outbox`` table made before chains up to ``SCHEMA`` (inside the caller's transaction)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+    if "chain" not in columns:
+        db.execute("ALTER TABLE outbox ADD COLUMN chain TEXT NOT NULL DEFAULT ''")
+    db.execute(CHAIN_INDEX)
 
 
 def insert_jobs(db: sqlite3.Connection, jobs: Sequence[Job], number: int, due: float) -> None:
     """Queue ``jobs`` (an order's notices) with ``ORDER_NUMBER_SLOT`` made ``number``; an id
     already queued or sent is left alone. Inside the caller's transaction."""
     db.executemany(
-        "INSERT OR IGNORE INTO outbox (id, payload, due) VALUES (?, ?, ?)",
-        [(job.id, job.payload.replace(ORDER_NUMBER_SLOT, str(number)), due) for job in jobs],
+        "INSERT OR IGNORE INTO outbox (id, payload, due, chain) VALUES (?, ?, ?, ?)",
+        [(job.id, job.payload.replace(ORDER_NUMBER_SLOT, str(number)), due, job.chain) for job in jobs],
     )
 
 
@@ -59,26 +77,26 @@ class SqliteJobQueue:
         self._do = write
         self._now = now
 
-    async def add(self, id: str, payload: str, due: float) -> bool:
+    async def add(self, id: str, payload: str, due: float, chain: str = "") -> bool:
         now = self._now()
 
         def add(db: sqlite3.Connection) -> bool:
             db.execute("DELETE FROM outbox WHERE id = ? AND state = 'done' AND keep_until <= ?", (id, now))
-            return db.execute("INSERT OR IGNORE INTO outbox (id, payload, due) VALUES (?, ?, ?)",
-                              (id, payload, due)).rowcount == 1
+            return db.execute("INSERT OR IGNORE INTO outbox (id, payload, due, chain) VALUES (?, ?, ?, ?)",
+                              (id, payload, due, chain)).rowcount == 1
 
         return await self._do(add)
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Job]:
         def claim(db: sqlite3.Connection) -> list[Job]:
             rows = db.execute(
-                "SELECT id, payload FROM outbox WHERE state != 'done' AND due <= ? ORDER BY due, id LIMIT ?",
+                f"SELECT id, payload, chain FROM outbox WHERE {CLAIMABLE} ORDER BY due, rowid LIMIT ?",
                 (now, limit),
             ).fetchall()
             # In flight: no longer retrying, so nothing brings it forward to a second claimer.
             db.executemany("UPDATE outbox SET due = ?, state = 'waiting' WHERE id = ?",
                            [(now + lease, row[0]) for row in rows])
-            return [Job(row[0], row[1]) for row in rows]
+            return [Job(row[0], row[1], row[2]) for row in rows]
 
         return await self._do(claim)
 

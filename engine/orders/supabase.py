@@ -63,8 +63,8 @@ class SupabaseOrderStore:
         payload = order.to_record()
         if then:
             function = "place_order_and_queue"
-            args: dict[str, Any] = {"payload": payload, "jobs": [{"id": job.id, "payload": job.payload} for job in then],
-                                    "due": due, "slot": ORDER_NUMBER_SLOT}
+            jobs = [{"id": job.id, "payload": job.payload, **({"chain": job.chain} if job.chain else {})} for job in then]
+            args: dict[str, Any] = {"payload": payload, "jobs": jobs, "due": due, "slot": ORDER_NUMBER_SLOT}
         else:
             function, args = "place_order", {"payload": payload}
         try:
@@ -78,7 +78,7 @@ class SupabaseOrderStore:
                 raise _refused("guardar el pedido", error) from error
             queue = self.queue(lambda: due)
             for job in then:  # not in the order's transaction, but not lost
-                await queue.add(job.id, job.payload.replace(ORDER_NUMBER_SLOT, str(existing.number)), due)
+                await queue.add(job.id, job.payload.replace(ORDER_NUMBER_SLOT, str(existing.number)), due, job.chain)
             return existing
         return _stored(response.data, function)
 

@@ -26,13 +26,16 @@ class SupabaseJobQueue:
         self._rpc = rpc
         self._now = now
 
-    async def add(self, id: str, payload: str, due: float) -> bool:
-        args = {"job_id": id, "job_payload": payload, "job_due": due, "at_time": self._now()}
+    async def add(self, id: str, payload: str, due: float, chain: str = "") -> bool:
+        args: dict[str, object] = {"job_id": id, "job_payload": payload, "job_due": due, "at_time": self._now()}
+        if chain:  # (a job without one is added as before the chains' migration)
+            args["job_chain"] = chain
         return await self._rpc("outbox_add", args) is True
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Job]:
         rows = await self._rpc("outbox_claim", {"at_time": now, "lease": lease, "max_jobs": limit})
-        return [Job(str(row["job_id"]), str(row["job_payload"])) for row in _rows(rows, "outbox_claim")]
+        return [Job(str(row["job_id"]), str(row["job_payload"]), str(row.get("job_chain") or ""))
+                for row in _rows(rows, "outbox_claim")]
 
     async def reschedule(self, id: str, payload: str, due: float, retrying: bool = False) -> None:
         await self._rpc("outbox_reschedule", {"job_id": id, "job_payload": payload, "job_due": due, "retrying": retrying})

@@ -4,7 +4,10 @@ WhatsApp's reply buttons and list pickers go out over Twilio as a Content templa
 REST API, which a TwiML reply cannot carry. So such a turn is not answered in the webhook's
 TwiML: every reply of it is queued in the outbox for the customer, texts first and the question
 last with its template (``ContentSid`` + ``ContentVariables``), and the webhook answers with an
-empty TwiML. The courier sends one recipient's messages in the order they were queued.
+empty TwiML. The turn's messages are the customer's chain (``Job.chain``, ``chat_chain``), as
+are those of the turns queued after it: the queue hands out one at a time, each once the one
+before was accepted by Twilio (or given up), so texts and buttons cannot cross, whichever claim
+batch or instance's courier takes them.
 
 The jobs are named after the message (Twilio's ``MessageSid``): they are queued during the turn,
 before its outcome is committed, as ``Operations`` queues the admin's notices, so a retried
@@ -39,6 +42,11 @@ KIND_BUTTONS = "buttons"
 """The outbox kind of the question that carries the buttons or list."""
 
 
+def chat_chain(customer: str) -> str:
+    """The chain of the turns the outbox sends ``customer`` (named by a digest: no number in a key)."""
+    return f"chat:{event_id(customer, 'chat')}"
+
+
 class ButtonTurns:
     """Queues a turn with buttons in the outbox; ``content`` gives the templates of ``flows``
     (None while they are being prepared at start)."""
@@ -67,7 +75,8 @@ class ButtonTurns:
             inbound.customer, question, KIND_BUTTONS, now + len(texts) * 1e-6, content_sid=sid,
             variables=content_variables(offer, question), window_until=now + WINDOW_SECONDS,
         ))
-        return [Job(f"{name}#{index + 1}", item.to_json()) for index, item in enumerate(items)]
+        chain = chat_chain(inbound.customer)
+        return [Job(f"{name}#{index + 1}", item.to_json(), chain) for index, item in enumerate(items)]
 
     async def send(self, outcome: Outcome, inbound: Inbound) -> bool:
         """Queue the turn when it has buttons to send; False: answer it with TwiML text."""
@@ -76,7 +85,7 @@ class ButtonTurns:
             return False
         now = self._outbox.now()
         for job in jobs:
-            await self._outbox.queue.add(job.id, job.payload, now)
+            await self._outbox.queue.add(job.id, job.payload, now, job.chain)
         self._outbox.news.set()
         return True
 

@@ -188,13 +188,20 @@ class Courier:
     async def deliver_due(self) -> int:
         """One pass: deliver the jobs due now (up to ``batch``); how many there were. Different
         recipients are served together; one recipient's messages go one after another, in the
-        order they were queued, so a conversation forwarded to the admin reads in order."""
+        order they were queued, so a conversation forwarded to the admin reads in order. A chain's
+        messages (a turn with buttons, the parts of a long message) are handed out by the queue
+        one at a time, each once the one before it is finished, so they keep their order across
+        rounds and across instances too."""
         jobs = await self._queue.claim(self._now(), self._lease, self._batch)
         by_recipient: dict[str, list[tuple[float, Job]]] = {}
         for job in jobs:
             item = OutboxItem.from_json(job.payload)
             by_recipient.setdefault(item.to, []).append((item.created, job))
         await asyncio.gather(*(self._deliver_in_order(queued) for queued in by_recipient.values()))
+        if any(job.chain for job in jobs):
+            # The queue hands out one job of a chain at a time (``Job.chain``): the next of each
+            # may go now, so the next round comes at once instead of after ``poll``.
+            self._outbox.news.set()
         return len(jobs)
 
     async def _deliver_in_order(self, queued: list[tuple[float, Job]]) -> None:

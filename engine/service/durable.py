@@ -46,12 +46,12 @@ class DurableQueue:
             self._log.info(BACK)
         self._down = False
 
-    async def add(self, id: str, payload: str, due: float) -> bool:
+    async def add(self, id: str, payload: str, due: float, chain: str = "") -> bool:
         try:
-            added = await self.store.add(id, payload, due)
+            added = await self.store.add(id, payload, due, chain)
         except OrderStoreError as error:
             self._lost(error)
-            return await self.spare.add(id, payload, due)
+            return await self.spare.add(id, payload, due, chain)
         self._answered()
         return added
 
@@ -63,7 +63,7 @@ class DurableQueue:
                 del self._marks[id]
             while waiting:  # the store answers: what waited in the spare moves into it
                 job = waiting[0]
-                await self.store.add(job.id, job.payload, now)  # refused when the store has it already
+                await self.store.add(job.id, job.payload, now, job.chain)  # refused when the store has it already
                 await self.spare.finish(job.id, MOVED_KEEP)
                 waiting.pop(0)
             jobs = await self.store.claim(now, lease, limit)

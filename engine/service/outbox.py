@@ -84,7 +84,7 @@ class Outbox:
 
     def jobs(self, event_id: str, to: str, body: str, kind: str) -> list[Job]:
         """The jobs of a message for ``to`` caused by ``event_id``: one, or several when the body
-        is longer than WhatsApp takes (cut where the text allows, in order)."""
+        is longer than WhatsApp takes (cut where the text allows, one chain: in order)."""
         parts = split_message(body)
         now = self.now()
         jobs = []
@@ -92,7 +92,7 @@ class Outbox:
             part_id = event_id if len(parts) == 1 else f"{event_id}#{index + 1}"
             # ``created`` orders one recipient's messages: the parts keep theirs.
             item = OutboxItem(to=to, body=part, kind=kind, created=now + index * 1e-6)
-            jobs.append(Job(part_id, item.to_json()))
+            jobs.append(Job(part_id, item.to_json(), event_id if len(parts) > 1 else ""))
         return jobs
 
     async def enqueue(self, event_id: str, to: str, body: str, kind: str) -> bool:
@@ -104,7 +104,7 @@ class Outbox:
         now = self.now()
         added = False
         for job in self.jobs(event_id, to, body, kind):
-            added = await self.queue.add(job.id, job.payload, now) or added
+            added = await self.queue.add(job.id, job.payload, now, job.chain) or added
         if added:
             self.news.set()
         return added

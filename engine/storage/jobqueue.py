@@ -20,13 +20,19 @@ Guarantees: ``add`` refuses an id that is waiting or was finished less than ``ke
 seconds, after which, if nobody finished or rescheduled it (the process died mid-send), it is
 due again. A crash between Twilio accepting a message and ``finish`` therefore sends it again
 after the lease: at-least-once, the only honest promise without an idempotency key at Twilio.
+A job of a chain (``Job.chain``) is handed out only while it is the first of its chain still
+waiting, in the order the chain's jobs were added; moved between Redis and memory, a chain keeps
+its order (a job claimed from Redis and rescheduled in memory during an outage keeps its payload
+but not its place: memory knows nothing of the chain it came from).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from engine.model.jobs import Job, JobQueue
@@ -35,12 +41,24 @@ from engine.storage.fallback import REDIS_DOWN, RedisHealth
 __all__ = ["Job", "JobQueue", "MemoryJobQueue", "FallbackJobQueue", "RedisQueueLike"]
 
 
+@dataclass(slots=True)
+class WaitingJob:
+    """A job ``MemoryJobQueue`` holds."""
+
+    payload: str
+    due: float
+    chain: str
+    order: int
+    """When it was added, in this queue (it orders a chain)."""
+
+
 class MemoryJobQueue:
     """A ``JobQueue`` in this process (lost on restart); ``now`` measures the ``keep`` marks."""
 
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         self._now = now
-        self._jobs: dict[str, tuple[str, float]] = {}
+        self._jobs: dict[str, WaitingJob] = {}
+        self._added = itertools.count()
         self._retrying: set[str] = set()
         self._finished: dict[str, float] = {}
         """Finished id -> when its mark expires."""
@@ -52,27 +70,36 @@ class MemoryJobQueue:
             return False
         return expires is not None
 
-    async def add(self, id: str, payload: str, due: float) -> bool:
+    async def add(self, id: str, payload: str, due: float, chain: str = "") -> bool:
         if id in self._jobs or self._is_finished(id):
             return False
-        self._jobs[id] = (payload, due)
+        self._jobs[id] = WaitingJob(payload, due, chain, next(self._added))
         return True
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Job]:
-        due = sorted((when, id) for id, (_, when) in self._jobs.items() if when <= now)[:limit]
+        first: dict[str, tuple[int, str]] = {}  # chain -> its first job still waiting
+        for id, job in self._jobs.items():
+            if job.chain and (job.chain not in first or job.order < first[job.chain][0]):
+                first[job.chain] = (job.order, id)
+        due = sorted((job.due, job.order, id) for id, job in self._jobs.items()
+                     if job.due <= now and (not job.chain or first[job.chain][1] == id))[:limit]
         claimed = []
-        for _, id in due:
-            payload, _ = self._jobs[id]
-            self._jobs[id] = (payload, now + lease)
+        for _, _, id in due:
+            job = self._jobs[id]
+            job.due = now + lease
             self._retrying.discard(id)  # in flight: nothing may bring it forward to a second claimer
-            claimed.append(Job(id, payload))
+            claimed.append(Job(id, job.payload, job.chain))
         return claimed
 
     async def reschedule(self, id: str, payload: str, due: float, retrying: bool = False) -> None:
         # An upsert: during an outage this may be a job claimed from Redis; keeping it here means
         # it is not lost, and moving it back to Redis later will not duplicate it.
         if not self._is_finished(id):
-            self._jobs[id] = (payload, due)
+            job = self._jobs.get(id)
+            if job is None:
+                self._jobs[id] = WaitingJob(payload, due, "", next(self._added))
+            else:
+                job.payload, job.due = payload, due
             (self._retrying.add if retrying else self._retrying.discard)(id)
 
     async def finish(self, id: str, keep: float, sid: str | None = None) -> None:
@@ -84,22 +111,24 @@ class MemoryJobQueue:
             del self._finished[old]
 
     async def wake(self, now: float) -> None:
-        self._jobs = {id: (payload, min(due, now)) for id, (payload, due) in self._jobs.items()}
+        for job in self._jobs.values():
+            job.due = min(job.due, now)
 
     async def hurry(self, now: float, limit: int | None = None) -> list[str]:
-        later = sorted((self._jobs[id][1], id) for id in self._retrying if id in self._jobs and self._jobs[id][1] > now)
+        later = sorted((self._jobs[id].due, id) for id in self._retrying if id in self._jobs and self._jobs[id].due > now)
         hurried = [id for _, id in later[:limit]]
         for id in hurried:
-            self._jobs[id] = (self._jobs[id][0], now)
+            self._jobs[id].due = now
         return hurried
 
     async def pending(self) -> int:
         return len(self._jobs)
 
-    def export(self) -> tuple[list[tuple[str, str, float]], list[tuple[str, float]]]:
-        """The waiting jobs ``(id, payload, due)`` and finished marks ``(id, seconds left)``."""
+    def export(self) -> tuple[list[tuple[Job, float]], list[tuple[str, float]]]:
+        """The waiting jobs with when each is due, in the order they were added (so a chain
+        keeps its order wherever they go), and the finished marks ``(id, seconds left)``."""
         now = self._now()
-        jobs = [(id, payload, due) for id, (payload, due) in self._jobs.items()]
+        jobs = [(Job(id, job.payload, job.chain), job.due) for id, job in sorted(self._jobs.items(), key=lambda j: j[1].order)]
         marks = [(id, expires - now) for id, expires in self._finished.items() if expires > now]
         return jobs, marks
 
@@ -144,8 +173,9 @@ class FallbackJobQueue:
         self.memory = memory
         self._log = log
         self._health = RedisHealth(log, LOST, probe_every, monotonic, up=redis is not None)
-        self._copies: dict[str, tuple[str, float]] = {}
-        """Jobs put in Redis by this instance and not seen finished: id -> (payload, due)."""
+        self._copies: dict[str, tuple[Job, float]] = {}
+        """Jobs put in Redis by this instance and not seen finished: id -> (the job, when due),
+        in the order they were added (a chain is put back in its order)."""
         self._epoch: str | None = None
         """Redis's epoch when last seen (None: not yet)."""
 
@@ -170,13 +200,13 @@ class FallbackJobQueue:
         try:
             for id, left in marks:
                 await self.redis.finish(id, left)  # finished during the outage: never again
-            for id, payload, due in jobs:
-                await self.redis.add(id, payload, due)  # refused when Redis has it already
-                self._copies[id] = (payload, due)
+            for job, due in jobs:
+                await self.redis.add(job.id, job.payload, due, job.chain)  # refused when Redis has it already
+                self._copies[job.id] = (job, due)
         except REDIS_DOWN as error:
             self._lost(error)
-            for id, payload, due in jobs:  # Redis went away again: nothing moved is lost
-                await self.memory.add(id, payload, due)
+            for job, due in jobs:  # Redis went away again: nothing moved is lost
+                await self.memory.add(job.id, job.payload, due, job.chain)
             for id, left in marks:
                 await self.memory.finish(id, left)
             return False
@@ -200,8 +230,8 @@ class FallbackJobQueue:
         epoch, waiting = await redis.survey(list(self._copies))
         if self._epoch is not None and epoch != self._epoch:
             restored = 0
-            for id, (payload, due) in list(self._copies.items()):
-                restored += await redis.add(id, payload, due)
+            for job, due in list(self._copies.values()):
+                restored += await redis.add(job.id, job.payload, due, job.chain)
             self._log.warning("%s (%d)", EMPTIED, restored)
         else:
             for id in [id for id in self._copies if id not in waiting]:
@@ -214,18 +244,18 @@ class FallbackJobQueue:
         if self._epoch is None:
             self._epoch = await redis.epoch()
 
-    async def add(self, id: str, payload: str, due: float) -> bool:
+    async def add(self, id: str, payload: str, due: float, chain: str = "") -> bool:
         redis = await self._redis_now()
         if redis is not None:
             try:
                 await self._baseline(redis)
-                added = await redis.add(id, payload, due)
+                added = await redis.add(id, payload, due, chain)
                 if added:
-                    self._copies[id] = (payload, due)
+                    self._copies[id] = (Job(id, payload, chain), due)
                 return added
             except REDIS_DOWN as error:
                 self._lost(error)
-        return await self.memory.add(id, payload, due)
+        return await self.memory.add(id, payload, due, chain)
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Job]:
         redis = await self._redis_now()
@@ -243,7 +273,8 @@ class FallbackJobQueue:
             try:
                 await self._baseline(redis)
                 await redis.reschedule(id, payload, due, retrying)
-                self._copies[id] = (payload, due)
+                copy = self._copies.get(id)
+                self._copies[id] = (Job(id, payload, copy[0].chain if copy else ""), due)
                 return
             except REDIS_DOWN as error:
                 self._lost(error)

@@ -3,8 +3,11 @@
 Keys under the prefix and the queue's ``name`` (``outbox`` by default): ``<name>:jobs`` (a hash,
 id -> payload), ``<name>:due`` (a sorted set, id scored by the epoch second it is due),
 ``<name>:retrying`` (a set: the jobs waiting after a transient failure), ``<name>:done:<id>`` (a
-mark with an expiry, so an event finished days ago is still refused) and ``<name>:epoch`` (a
-random mark set once: a Redis that lost its data has none, or a new one). The queue's keys have
+mark with an expiry, so an event finished days ago is still refused), ``<name>:epoch`` (a
+random mark set once: a Redis that lost its data has none, or a new one), and for the jobs of a
+chain (``Job.chain``) ``<name>:chains`` (a hash, id -> chain), ``<name>:chain:<chain>`` (a sorted
+set of the chain's waiting ids, scored in the order they were added) and ``<name>:added`` (the
+counter that gives that order). The queue's keys have
 no expiry, so a Key Value whose policy evicts only keys with one (``volatile-lru``) never evicts
 them. Adding and claiming are Lua scripts:
 "is it new?" and "take what is due" must each be one step, or two instances could both add or
@@ -22,30 +25,77 @@ from redis.asyncio import Redis
 
 from engine.model.jobs import Job
 
+# KEYS: due, jobs, done:<id>, chains, chain:<chain>, added. ARGV: id, payload, due, chain.
 _ADD = """
 if redis.call('exists', KEYS[3]) == 1 or redis.call('hexists', KEYS[2], ARGV[1]) == 1 then
   return 0
 end
 redis.call('hset', KEYS[2], ARGV[1], ARGV[2])
 redis.call('zadd', KEYS[1], ARGV[3], ARGV[1])
+if ARGV[4] ~= '' then
+  redis.call('hset', KEYS[4], ARGV[1], ARGV[4])
+  redis.call('zadd', KEYS[5], redis.call('incr', KEYS[6]), ARGV[1])
+end
 return 1
 """
 
+# KEYS: due, jobs, retrying, chains. ARGV: now, hidden until, limit, the chains' key prefix.
+# Due jobs are read a page at a time, so jobs that wait behind their chain do not use up the
+# limit: a job of a chain goes only while it is the first of its chain still waiting.
 _CLAIM = """
-local ids = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local claimed = {}
-for _, id in ipairs(ids) do
-  local payload = redis.call('hget', KEYS[2], id)
-  if payload then
-    redis.call('zadd', KEYS[1], ARGV[2], id)
-    redis.call('srem', KEYS[3], id)
-    table.insert(claimed, id)
-    table.insert(claimed, payload)
-  else
-    redis.call('zrem', KEYS[1], id)
+local count = 0
+local limit = tonumber(ARGV[3])
+local offset = 0
+while count < limit do
+  local ids = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', offset, 100)
+  if #ids == 0 then break end
+  offset = offset + #ids
+  local taken = {}
+  for _, id in ipairs(ids) do
+    if count >= limit then break end
+    local payload = redis.call('hget', KEYS[2], id)
+    if not payload then
+      table.insert(taken, id)
+    else
+      local chain = redis.call('hget', KEYS[4], id)
+      local first = chain and redis.call('zrange', ARGV[4] .. chain, 0, 0)[1]
+      if not chain or first == id then
+        table.insert(taken, id)
+        table.insert(claimed, id)
+        table.insert(claimed, payload)
+        table.insert(claimed, chain or '')
+        count = count + 1
+      end
+    end
   end
+  for _, id in ipairs(taken) do  -- each leaves the range read (hidden until later, or gone)
+    if redis.call('hexists', KEYS[2], id) == 1 then
+      redis.call('zadd', KEYS[1], ARGV[2], id)
+      redis.call('srem', KEYS[3], id)
+    else
+      redis.call('zrem', KEYS[1], id)
+    end
+  end
+  offset = offset - #taken
 end
 return claimed
+"""
+
+# KEYS: done:<id>, jobs, due, retrying, chains. ARGV: id, keep (ms), the chains' key prefix.
+# One step: a job is never both gone and unmarked (it could then be added again), and never gone
+# while still first of its chain (the chain would wait for it for ever).
+_FINISH = """
+redis.call('set', KEYS[1], '1', 'PX', ARGV[2])
+redis.call('hdel', KEYS[2], ARGV[1])
+redis.call('zrem', KEYS[3], ARGV[1])
+redis.call('srem', KEYS[4], ARGV[1])
+local chain = redis.call('hget', KEYS[5], ARGV[1])
+if chain then
+  redis.call('hdel', KEYS[5], ARGV[1])
+  redis.call('zrem', ARGV[3] .. chain, ARGV[1])
+end
+return 1
 """
 
 _RESCHEDULE = """
@@ -106,8 +156,12 @@ class RedisJobQueue:
         self._done = f"{prefix}{name}:done:"
         self._retrying = f"{prefix}{name}:retrying"
         self._epoch = f"{prefix}{name}:epoch"
+        self._chains = f"{prefix}{name}:chains"
+        self._chain = f"{prefix}{name}:chain:"
+        self._added = f"{prefix}{name}:added"
         self._add = client.register_script(_ADD)
         self._claim = client.register_script(_CLAIM)
+        self._finish = client.register_script(_FINISH)
         self._reschedule = client.register_script(_RESCHEDULE)
         self._wake = client.register_script(_WAKE)
         self._hurry = client.register_script(_HURRY)
@@ -117,25 +171,22 @@ class RedisJobQueue:
     async def ping(self) -> bool:
         return bool(await self.client.ping())
 
-    async def add(self, id: str, payload: str, due: float) -> bool:
-        return bool(await self._add(keys=[self._due, self._jobs, self._done + id], args=[id, payload, repr(due)]))
+    async def add(self, id: str, payload: str, due: float, chain: str = "") -> bool:
+        keys = [self._due, self._jobs, self._done + id, self._chains, self._chain + chain, self._added]
+        return bool(await self._add(keys=keys, args=[id, payload, repr(due), chain]))
 
     async def claim(self, now: float, lease: float, limit: int) -> list[Job]:
-        flat = await self._claim(keys=[self._due, self._jobs, self._retrying], args=[repr(now), repr(now + lease), limit])
-        return [Job(_text(flat[i]), _text(flat[i + 1])) for i in range(0, len(flat), 2)]
+        flat = await self._claim(keys=[self._due, self._jobs, self._retrying, self._chains],
+                                 args=[repr(now), repr(now + lease), limit, self._chain])
+        return [Job(_text(flat[i]), _text(flat[i + 1]), _text(flat[i + 2])) for i in range(0, len(flat), 3)]
 
     async def reschedule(self, id: str, payload: str, due: float, retrying: bool = False) -> None:
         await self._reschedule(keys=[self._due, self._jobs, self._retrying],
                                args=[id, payload, repr(due), "1" if retrying else "0"])
 
     async def finish(self, id: str, keep: float, sid: str | None = None) -> None:
-        # One transaction: a job is never both gone and unmarked (it could then be added again).
-        pipe = self.client.pipeline(transaction=True)
-        pipe.set(self._done + id, "1", px=max(1, int(keep * 1000)))
-        pipe.hdel(self._jobs, id)
-        pipe.zrem(self._due, id)
-        pipe.srem(self._retrying, id)
-        await pipe.execute()
+        await self._finish(keys=[self._done + id, self._jobs, self._due, self._retrying, self._chains],
+                           args=[id, max(1, int(keep * 1000)), self._chain])
 
     async def hurry(self, now: float, limit: int | None = None) -> list[str]:
         ids = await self._hurry(keys=[self._due, self._retrying], args=[repr(now), -1 if limit is None else limit])
