@@ -428,6 +428,32 @@ def test_chat_prints_replies_and_effects_apart(capsys, monkeypatch):
     assert "pedido guardado" not in replies and "aviso al admin" not in replies
 
 
+def test_chat_shows_buttons_and_a_tap_is_a_tap(capsys, monkeypatch):
+    lines = ["hola", "3 pastor", "/tap", "/tap pedir:tortilla:harina", "sin cebolla", "/tap pedir:tortilla:maiz",
+             "listo", "/tap entrega:pickup", "Ana", "este", "Efectivo", "no", "/tap corregir:nada", "/tap confirmar:yes",
+             "/tap", "/salir"]
+    code, out, err = chat(capsys, monkeypatch, lines, "--at", "2026-11-27 14:00")
+    assert code == 0 and "Traceback" not in out + err, out + err
+    # The numbered question as today, its buttons under it.
+    assert "   1. Maíz\n   2. Harina (+$3)\n   🔘 [ Maíz ] [ Harina (+$3) ]\n" in out
+    assert "uso: /tap <id>: pedir:tortilla:maiz (Maíz) · pedir:tortilla:harina (Harina (+$3))" in out
+    assert "🔘 [ Con todo ] [ Sin cebolla ] [ Sin cilantro ]" in out  # /tap answered the tortilla
+    assert "Agregué 3 × Taco al pastor (harina, sin cebolla)" in out  # a title typed: a tap too
+    # A tap is read by its id: a button of an earlier message is told apart from typed words.
+    assert "Ese botón era de un mensaje anterior" in out
+    assert "🔘 [ Recoger en el local ] [ A domicilio ]" in out and "¿A nombre de quién va el pedido?" in out
+    assert "   📋 [ Ver opciones ]\n      · Platillos\n      · Entrega\n      · Pago\n      · Nada, así está bien\n" in out
+    assert out.count("¿Lo confirmamos?") == 2 and "Tu pedido es el *#1001*" in out
+    assert "el último mensaje no tiene botones" in out
+
+
+def test_chat_typed_answers_still_work_beside_the_buttons(capsys, monkeypatch):
+    code, out, err = chat(capsys, monkeypatch, ["hola", "3 pastor", "de harina porfa", "2", "/salir"], "--at", "2026-11-27 14:00")
+    assert code == 0, out + err
+    assert "Agregué 3 × Taco al pastor (harina, sin cebolla)" in out
+    assert "Ese botón" not in out
+
+
 def test_chat_when_closed(capsys, monkeypatch):
     code, out, err = chat(capsys, monkeypatch, ["hola", "/salir"], "--at", "2026-11-30 14:00")  # a Monday
     assert code == 0, out + err

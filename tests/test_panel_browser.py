@@ -394,6 +394,37 @@ def test_the_flow_is_drawn_and_the_preview_talks_without_storing(visitor: Visito
     assert twilio.requests == []  # nor sent
 
 
+def test_the_preview_shows_buttons_and_a_click_answers_the_question(visitor: Visitor, server: Server,
+                                                                  twilio: TwilioFake) -> None:
+    visitor.sign_in()
+    page = visitor.page
+    page.get_by_role("link", name="Probar", exact=True).click()
+    for text in ["hola", "3 pastor"]:
+        page.fill("#preview-text", text)
+        page.press("#preview-text", "Enter")  # Enter sends the text, never a button
+        expect(page.locator("#chat .bubble.customer").last).to_have_text(text)
+    buttons = page.locator("#chat .taps .tap")
+    expect(buttons).to_have_text(["Maíz", "Harina (+$3)"])
+    page.get_by_role("button", name="Harina (+$3)").click()
+    expect(page.locator("#chat .bubble.customer").last).to_have_text("Harina (+$3)")
+    expect(page.locator("#chat .bubble.bot").last).to_contain_text("¿Cómo los preparamos?")
+    expect(buttons).to_have_text(["Con todo", "Sin cebolla", "Sin cilantro"])  # the next question's
+    visitor.shot("probar-botones")
+    page.get_by_role("button", name="Sin cebolla").click()
+    expect(page.locator("#chat")).to_contain_text("Agregué 3 × Taco al pastor (harina, sin cebolla)")
+    for text in ["listo", "1", "Prueba", "este", "efectivo", "no"]:  # typed answers keep working
+        page.fill("#preview-text", text)
+        page.click("#preview-send")
+        expect(page.locator("#chat .bubble.customer").last).to_have_text(text)
+    page.locator("#chat details.taps summary").click()  # a list: its button opens it
+    page.get_by_role("button", name="Nada, así está bien").click()
+    expect(page.locator("#chat .bubble.bot").last).to_contain_text("¿Lo confirmamos?")
+    page.get_by_role("button", name="Sí", exact=True).click()
+    expect(page.locator("#chat")).to_contain_text("#0000")
+    expect(page.locator("#effects")).to_contain_text("Se guardaría el pedido")
+    assert twilio.requests == []  # nothing sent
+
+
 # ---------------------------------------------------------------- on a phone
 
 

@@ -8,6 +8,8 @@ recording sender behind the real outbox; the clock stands on Friday 27 November 
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -192,6 +194,60 @@ def test_the_preview_at_night_says_closed_and_escapes_what_was_typed(panel: Pane
                                                    "fecha": "2026-11-27", "hora": "03:00", "texto": EVIL}).text
     assert EVIL not in page and "&lt;script&gt;" in page
     assert "cerrado" in page.lower()
+
+
+def preview(panel: Panel, state: str, **fields: str) -> tuple[int, str, str]:
+    """Post to the preview as its page does; the answer's status, page and state."""
+    response = panel.client.post("/panel/probar", data={"csrf": panel.csrf("/panel/probar"), "estado": state,
+                                                       "fecha": "2026-11-27", "hora": "14:00", **fields})
+    found = re.search(r'name="estado" value="([^"]*)"', response.text)
+    return response.status_code, response.text, html.unescape(found.group(1)) if found else ""
+
+
+def tap_button(tap: str, title: str) -> str:
+    return f'<button type="submit" form="preview-taps" name="tap" value="{tap}" class="tap">{title}</button>'
+
+
+def test_the_preview_shows_the_buttons_and_a_click_is_a_tap(panel: Panel) -> None:
+    state = ""
+    for text in ("hola", "3 pastor"):
+        code, page, state = preview(panel, state, texto=text)
+        assert code == 200
+    assert "1. Maíz" in page  # the numbered question as ever, its buttons under it
+    assert tap_button("pedir:tortilla:maiz", "Maíz") in page
+    assert tap_button("pedir:tortilla:harina", "Harina (+$3)") in page
+    assert '<form method="post" action="/panel/probar" id="preview-taps" hidden>' in page
+    code, page, state = preview(panel, state, tap="pedir:tortilla:harina")  # no text: the tap alone
+    assert code == 200
+    assert '<div class="bubble customer">Harina (+$3)</div>' in page  # the title, as WhatsApp shows it
+    assert "¿Cómo los preparamos?" in page and tap_button("pedir:preparacion:sin_cebolla", "Sin cebolla") in page
+    assert "pedir:tortilla:maiz" not in page  # only the latest question keeps its buttons
+    code, page, state = preview(panel, state, tap="pedir:tortilla:maiz")  # an earlier message's button
+    assert "Ese botón era de un mensaje anterior" in page and "¿Cómo los preparamos?" in page
+    code, page, state = preview(panel, state, texto="sin cebolla")  # typing still works
+    assert "Agregué 3 × Taco al pastor (harina, sin cebolla)" in page
+    for text in ("listo", "1", "Prueba", "este", "efectivo", "no"):
+        code, page, state = preview(panel, state, texto=text)
+    assert '<details class="taps list"><summary>☰ Ver opciones</summary>' in page  # four options: a list
+    assert tap_button("corregir:nada", "Nada, así está bien") in page
+    code, page, state = preview(panel, state, tap="corregir:nada")
+    code, page, state = preview(panel, state, tap="confirmar:yes")
+    assert "Tu pedido es el *#0000*" in page and "Se guardaría el pedido" in page
+
+
+def test_a_tap_in_the_preview_keeps_the_panels_rules(panel: Panel) -> None:
+    refused = panel.client.post("/panel/probar", data={"estado": "", "fecha": "2026-11-27", "hora": "14:00",
+                                                      "tap": "entrega:pickup"})
+    assert refused.status_code == 403  # no CSRF token: nothing answered
+    code, page, _ = preview(panel, "", tap=EVIL)  # not a tap id: read as typed, shown as text
+    assert code == 200 and EVIL not in page and "&lt;script&gt;" in page
+    forged = json.dumps({"session": None, "bubbles": [["bot", "¿Sí?", {"list": EVIL, "options": [[EVIL, EVIL, EVIL]]}]]})
+    code, page, _ = preview(panel, forged)  # a state made by hand, drawn as it came: escaped
+    assert code == 200 and EVIL not in page and page.count('class="tap">&lt;script&gt;') == 1
+    code, page, _ = preview(panel, forged, texto="hola")  # the next turn: its buttons are gone
+    assert code == 200 and EVIL not in page and 'class="tap"' not in page
+    code, page, _ = preview(panel, json.dumps({"session": None, "bubbles": [["bot", "x", {"options": 7}]]}), texto="hola")
+    assert code == 200 and "Bienvenido" in page  # unreadable: a fresh conversation
 
 
 # ---------------------------------------------------------------- the pieces

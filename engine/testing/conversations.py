@@ -72,8 +72,10 @@ class Conversation:
         self.numbers: dict[str, int] = {}
         """Order key -> number, as the store gives them: the same key, the same order."""
 
-    def send(self, text: str = "", location: Location | None = None, media: int = 0) -> Outcome:
-        inbound = Inbound(self.customer, text, location, self.profile_name, media=media)
+    def send(self, text: str = "", location: Location | None = None, media: int = 0, tap: str | None = None) -> Outcome:
+        """One message; ``tap``: the id of the button or list item tapped (``text`` is then its
+        title, as WhatsApp sends it)."""
+        inbound = Inbound(self.customer, text, location, self.profile_name, media=media, tap=tap)
         outcome = handle(self.flows, self.session, inbound, self.now)
         if outcome.order is not None:
             number = self.numbers.setdefault(outcome.order.key, 1001 + len(self.numbers))

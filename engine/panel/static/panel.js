@@ -219,6 +219,18 @@
     connect();
   }
 
+  // The preview's buttons send their own form: it takes the date and time chosen meanwhile.
+  const previewTaps = () => {
+    const taps = document.getElementById("preview-taps");
+    if (!taps) return;
+    taps.addEventListener("submit", () => {
+      for (const [name, id] of [["fecha", "preview-day"], ["hora", "preview-time"]]) {
+        const chosen = document.getElementById(id);
+        if (chosen) taps.elements.namedItem(name).value = chosen.value;
+      }
+    });
+  };
+
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("form.move, form.js").forEach((form) => form.setAttribute("data-js", ""));
     const board = document.getElementById("board");
@@ -229,6 +241,7 @@
     live();
     const chat = document.getElementById("chat");
     if (chat) chat.scrollTop = chat.scrollHeight; // the preview shows its latest messages
+    previewTaps();
   });
   // Forms that arrive with a refreshed region are handled by the same delegated listener.
   document.addEventListener("panel:refreshed", (event) => {

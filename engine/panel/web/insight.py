@@ -52,9 +52,10 @@ def insight_routes(web: Web) -> list[BaseRoute]:
             return preview_page(request, visit, EMPTY, when)
         state = PreviewState.from_json(str(form.get("estado", "")))
         text = str(form.get("texto", "")).strip()
-        if text:
+        tap = str(form.get("tap", "")).strip()  # a button under the bot's message was clicked
+        if text or tap:
             overrides = await StoredOverrides(web.hub_of(request).store).load()
-            state = preview_turn(flows, state, text, when, overrides)
+            state = preview_turn(flows, state, text, when, overrides, tap=tap or None)
         return preview_page(request, visit, state, when)
 
     return [
