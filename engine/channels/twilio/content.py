@@ -51,16 +51,22 @@ BODY = "1"
 
 
 # What a tap sends back: the webhook Twilio posts for the customer's answer carries, besides the
-# usual fields (From, Body, MessageSid...):
+# usual fields (From, Body, MessageSid...; https://www.twilio.com/docs/messaging/guides/webhook-request):
 # - a reply button (twilio/quick-reply): ``ButtonPayload``, the action's ``id`` exactly as given
 #   when the template was made (our tap id), and ``ButtonText``, its title as shown (also the
 #   ``Body``); ``MessageType`` is ``button`` and ``OriginalRepliedMessageSid`` names the message
-#   that had the button. https://www.twilio.com/docs/whatsapp/buttons and
-#   https://www.twilio.com/docs/messaging/guides/webhook-request; "the exact payload specified":
-#   https://www.twilio.com/en-us/changelog/rcs-button-payload
+#   that had the button. That the id comes back in ``ButtonPayload``, as given: "To specify a
+#   Button Payload, pass in an ID field into the button actions array ... Button Payloads will be
+#   returned in the inbound webhook", "the exact payload specified" (Twilio's changelog,
+#   https://www.twilio.com/en-us/changelog/rcs-button-payload; see also
+#   https://www.twilio.com/docs/whatsapp/buttons).
 # - a list item (twilio/list-picker): ``ListId``, the item's ``id``, and ``ListTitle``, its text
-#   (also the ``Body``); ``MessageType`` is ``interactive``. These two names are the ones public
-#   Twilio integrations read; Twilio's stored pages did not show that part of the parameter table.
+#   (also the ``Body``); ``MessageType`` is ``interactive``. Looked up again in the stored copies
+#   of Twilio's docs (the webhook-request page above, twilio/list-picker at
+#   https://www.twilio.com/docs/content/twiliolist-picker): their excerpts stop before the
+#   WhatsApp part of the parameter table, so these two names are the ones public Twilio
+#   integrations read, not a quote. Should Twilio name them otherwise, nothing breaks: the
+#   ``Body`` (the item's title) is read as typed text, and a payload that is no tap id of ours too.
 TAP_FIELDS = ("ButtonPayload", "ListId")
 """The webhook fields that hold a tap's id (``choices_view.Option.tap``)."""
 TAP_ID_FIELD_LIMIT = 200
