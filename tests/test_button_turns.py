@@ -118,7 +118,7 @@ def test_a_retried_webhook_of_a_turn_with_buttons_sends_nothing_twice(server, tw
     sent = arrived(twilio, 2)
     assert len(sent) == 2 and "Tortilla" in sent[0].content_variables["1"]
     assert "¿Cómo los preparamos?" in sent[1].content_variables["1"]
-    assert server.log().count("Respuesta con botones") == 2
+    assert server.log().count("Respuesta por la cola de envíos") == 2
 
 
 def test_a_template_twilio_refuses_goes_out_as_the_numbered_text(tmp_path, prefix, content):  # noqa: F811
@@ -181,33 +181,92 @@ def tap(server: Server, twilio: TwilioFake, content: ContentFake, choice: str, s
         return replies(post(client, server.base, form(title, **fields)))
 
 
+def text_of(message: Recorded) -> str:
+    """What Ana reads: the body, or a template's text (its first variable)."""
+    return message.form.get("Body") or message.content_variables["1"]
+
+
+class Outbox:
+    """What Ana was sent through the outbox, read in order: ``new(k)`` waits for the next ``k``."""
+
+    def __init__(self, twilio: TwilioFake) -> None:
+        self.twilio = twilio
+        self.seen = 0
+
+    def new(self, count: int) -> list[Recorded]:
+        sent = arrived(self.twilio, self.seen + count)
+        fresh, self.seen = sent[self.seen:self.seen + count], self.seen + count
+        return fresh
+
+
 def test_a_whole_order_by_taps(server, twilio, content):
+    sent = Outbox(twilio)
     say(server, "hola")
     assert say(server, "3 pastor") == []
+    [tortilla] = sent.new(1)
     assert tap(server, twilio, content, "harina", 1) == []
-    [added] = tap(server, twilio, content, "sin_cebolla", 2)
-    assert added.startswith("✅ Agregué 3 × Taco al pastor (harina, sin cebolla)")
-    stale, asked = tap(server, twilio, content, "maiz", 1)  # a button of an earlier question
-    assert stale.startswith("Ese botón era de un mensaje anterior") and asked.startswith("¿Qué te sirvo?")
+    [preparation] = sent.new(1)
+    assert preparation.content_sid
+    # From the first buttons on, every answer of the conversation follows them through the outbox,
+    # texts too: a reply in the webhook's TwiML could reach Ana before what still waits there.
+    assert tap(server, twilio, content, "sin_cebolla", 2) == []
+    [added] = sent.new(1)
+    assert text_of(added).startswith("✅ Agregué 3 × Taco al pastor (harina, sin cebolla)")
+    assert tap(server, twilio, content, "maiz", 1) == []  # a button of an earlier question
+    stale, asked = sent.new(2)
+    assert text_of(stale).startswith("Ese botón era de un mensaje anterior") and text_of(asked).startswith("¿Qué te sirvo?")
     assert say(server, "listo") == []
-    assert tap(server, twilio, content, "pickup", 3) == ["¿A nombre de quién va el pedido?"]
-    say(server, "Ana")
+    [fulfilment] = sent.new(1)
+    assert fulfilment.content_sid
+    assert tap(server, twilio, content, "pickup", sent.seen) == []
+    [name] = sent.new(1)
+    assert text_of(name) == "¿A nombre de quién va el pedido?" and not name.content_sid
+    assert say(server, "Ana") == []
+    sent.new(1)
     assert say(server, "este") == []
-    assert tap(server, twilio, content, "efectivo", 4) == []
-    assert "3 × Taco al pastor (harina, sin cebolla)" in arrived(twilio, 5)[-1].content_variables["1"]
-    [placed] = tap(server, twilio, content, "yes", 5)
-    assert "Tu pedido es el *#" in placed and "Total: $75" in placed
-    again = tap(server, twilio, content, "yes", 5)  # the confirmation's button once more: no second order
-    assert again[0].startswith("Ese botón era de un mensaje anterior")
+    [payment] = sent.new(1)
+    assert tap(server, twilio, content, "efectivo", sent.seen) == []
+    [summary] = sent.new(1)
+    assert "3 × Taco al pastor (harina, sin cebolla)" in text_of(summary) and summary.content_sid
+    summary_at = sent.seen
+    assert tap(server, twilio, content, "yes", summary_at) == []
+    [placed] = sent.new(1)
+    assert "Tu pedido es el *#" in text_of(placed) and "Total: $75" in text_of(placed)
+    assert tap(server, twilio, content, "yes", summary_at) == []  # the confirmation's button once more
+    [again] = sent.new(1)
+    assert text_of(again).startswith("Ese botón era de un mensaje anterior")
     assert server.log().count("🧾 Pedido #") == 1
+    everything = to_ana(twilio)
+    assert [r.at for r in everything] == sorted(r.at for r in everything)
+
+
+def test_a_typed_answer_right_after_buttons_waits_behind_them(server, twilio):
+    # The buttons' question is held at Twilio's door; Ana answers by typing before it is accepted.
+    # Her answer's reply must not reach her before the question it answers: it waits in the outbox.
+    say(server, "hola")
+    hold = twilio.hold_next(lambda f: bool(f.get("ContentSid")))
+    assert say(server, "3 pastor") == []
+    wait_for(hold.seen.is_set, what="the question to be held at Twilio")
+    assert say(server, "harina") == []  # typed: no reply in the TwiML
+    assert server.log().count("Respuesta por la cola de envíos") == 2
+    assert [text_of(r)[:8] for r in to_ana(twilio)] == [text_of(hold.request)[:8]]  # nothing overtook it
+    hold.release()
+    question, preparation = arrived(twilio, 2)[:2]
+    assert "Tortilla" in text_of(question) and "¿Cómo los preparamos?" in text_of(preparation)
 
 
 def test_the_same_order_typed_alongside_the_buttons(server, twilio):
-    for text in ("hola", "3 pastor", "harina", "sin cebolla", "listo"):
+    sent = Outbox(twilio)
+    say(server, "hola")
+    for text in ("3 pastor", "harina", "sin cebolla", "listo"):
+        assert say(server, text) == []  # typed answers to the buttons' questions
+    sent.new(4)
+    assert say(server, "1") == []
+    [name] = sent.new(1)
+    assert text_of(name) == "¿A nombre de quién va el pedido?"
+    for text in ("Ana", "este", "efectivo"):
         say(server, text)
-    assert say(server, "1") == ["¿A nombre de quién va el pedido?"]
-    say(server, "Ana")
-    say(server, "este")
-    say(server, "efectivo")
-    [placed] = say(server, "sí")
-    assert "Tu pedido es el *#" in placed and "Total: $75" in placed
+    sent.new(3)
+    say(server, "sí")
+    [placed] = sent.new(1)
+    assert "Tu pedido es el *#" in text_of(placed) and "Total: $75" in text_of(placed)

@@ -98,6 +98,17 @@ def test_a_session_from_other_flows_keeps_only_known_items(flows):
     assert outcome.session.flows_hash == flows.hash
 
 
+def test_a_conversation_sent_through_the_outbox_keeps_saying_so_until_it_ends(flows):
+    conversation, _ = talk(flows, "hola", "3 pastor")
+    queued = conversation.session.evolve(queued=True)  # the service marks it (engine.service.buttons)
+    assert '"queued":true' in queued.to_json() and Session.from_json(queued.to_json()) == queued
+    assert '"queued"' not in conversation.session.to_json()  # left out while false
+    later = handle(flows, queued, Inbound(CUSTOMER, "harina"), at("2026-11-27 14:05"))
+    assert later.session.queued  # the same conversation goes on
+    after_a_day = handle(flows, queued, Inbound(CUSTOMER, "hola"), at("2026-11-28 14:00"))
+    assert not after_a_day.session.queued  # a new conversation starts without it
+
+
 def test_unreadable_session_starts_over(flows):
     assert Session.from_json("{not json") is None
     assert Session.from_json('{"version": 99}') is None

@@ -99,6 +99,10 @@ class Session:
     finishing: bool = False
     """The customer said they are done while lines were still being asked about: once those are
     answered the order goes on ("2 de pastor y es todo")."""
+    queued: bool = False
+    """A turn of this conversation went out through the service's outbox (it had buttons): the
+    turns after it go there too, after it, so a reply in the webhook's answer cannot overtake a
+    message still waiting to be sent. A new conversation starts without it."""
     version: int = FORMAT_VERSION
 
     def evolve(self, **changes: Any) -> Session:
@@ -122,6 +126,7 @@ class Session:
             get("which", self.which),
             get("last", self.last),
             get("finishing", self.finishing),
+            get("queued", self.queued),
             get("version", self.version),
         )
 
@@ -158,6 +163,8 @@ class Session:
             raw["last"] = self.last.to_json()
         if self.finishing:
             raw["finishing"] = True
+        if self.queued:
+            raw["queued"] = True
         raw["version"] = self.version
         return _ENCODER.encode(raw)
 
@@ -185,6 +192,7 @@ class Session:
                 None if which is None else Which.from_json(which),
                 None if last is None else Line.from_json(last),
                 bool(raw.get("finishing", False)),
+                bool(raw.get("queued", False)),
                 FORMAT_VERSION,
             )
         except (ValueError, TypeError, AttributeError, KeyError):

@@ -14,8 +14,12 @@ before its outcome is committed, as ``Operations`` queues the admin's notices, s
 webhook handled again from the same session queues the same names, which the outbox refuses:
 nothing is sent twice. Its TwiML is empty like the first's (the seen mark keeps no replies).
 
-The same turn goes out as today's numbered text in the TwiML when there is nothing to tap, the
-template of that question is missing (no Twilio credentials, the Content API failed at start, the
+Once a turn of a conversation went through the outbox, the turns after it follow it there as
+texts (``Session.queued``), in the same chain: a reply in the webhook's TwiML would otherwise
+reach the customer before a question still waiting in the outbox.
+
+A turn goes out as today's numbered text in the TwiML when there is nothing to tap (and nothing
+of the conversation went through the outbox before), the template of that question is missing (no Twilio credentials, the Content API failed at start, the
 map not loaded yet), or the service does not send through Twilio. When Twilio refuses the
 template later, the courier sends the question's text instead (``OutboxItem.content_sid``).
 """
@@ -57,24 +61,30 @@ class ButtonTurns:
         self._content = content
 
     def jobs(self, outcome: Outcome, inbound: Inbound) -> list[Job]:
-        """The outbox's jobs of the turn, in order; none when it goes out as TwiML text."""
+        """The outbox's jobs of the turn, in order; none when it goes out as TwiML text: when it has
+        no buttons to send and no earlier turn of the conversation went through the outbox
+        (``Session.queued``; after one did, the turn's texts follow it there)."""
+        if not outcome.replies:
+            return []
         offer = offer_sent(self._flows, outcome)
         content = self._content()
-        if offer is None or content is None or content.flows_hash != self._flows.hash:
-            return []
-        sid = content.sid_for(offer.key)
-        if sid is None:
+        sid = None
+        if offer is not None and content is not None and content.flows_hash == self._flows.hash:
+            sid = content.sid_for(offer.key)
+        if sid is None and not outcome.session.queued:
             return []
         message = inbound.message_id or f"{inbound.customer}|{outcome.session.last_seen}|{inbound.text}"
         name = f"turn:{event_id(message, 'turn')}"
         now = self._outbox.now()
-        texts = [part for reply in outcome.replies[:-1] for part in split_message(reply)]
+        plain = outcome.replies if sid is None else outcome.replies[:-1]
+        texts = [part for reply in plain for part in split_message(reply)]
         items = [OutboxItem(inbound.customer, text, KIND_TEXT, now + index * 1e-6) for index, text in enumerate(texts)]
-        question = outcome.replies[-1]
-        items.append(OutboxItem(
-            inbound.customer, question, KIND_BUTTONS, now + len(texts) * 1e-6, content_sid=sid,
-            variables=content_variables(offer, question), window_until=now + WINDOW_SECONDS,
-        ))
+        if sid is not None and offer is not None:
+            question = outcome.replies[-1]
+            items.append(OutboxItem(
+                inbound.customer, question, KIND_BUTTONS, now + len(texts) * 1e-6, content_sid=sid,
+                variables=content_variables(offer, question), window_until=now + WINDOW_SECONDS,
+            ))
         chain = chat_chain(inbound.customer)
         return [Job(f"{name}#{index + 1}", item.to_json(), chain) for index, item in enumerate(items)]
 

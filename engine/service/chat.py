@@ -184,6 +184,9 @@ class ChatService:
         outcome = self._runtime.turn(before, inbound, overrides)
         outcome = await self._effects.run(outcome, inbound)
         after = outcome.session
+        queued = self._buttons is not None and await self._buttons.send(outcome, inbound)
+        if queued and not after.queued:
+            after = after.evolve(queued=True)  # the turns after this one follow it through the outbox
         save = self._sessions.store(customer, after)
         turn.writes.append(save)  # stored as the turn ends, in the same round trip
         if self._optouts is not None:
@@ -195,7 +198,7 @@ class ChatService:
                 "✅ Sesión actualizada para %s (paso %s, %d en el carrito, guardada %d min)",
                 who, safe(str(after.step), 40), sum(line.quantity or 0 for line in after.cart), save.ttl // 60,
             )
-        if self._buttons is not None and await self._buttons.send(outcome, inbound):
-            self._log.info("🔘 Respuesta con botones para %s: sale por la cola de envíos", who)
+        if queued:
+            self._log.info("🔘 Respuesta por la cola de envíos para %s (botones, o detrás de ellos)", who)
             return ()  # the webhook answers with an empty TwiML
         return outcome.replies
