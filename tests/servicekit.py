@@ -47,23 +47,29 @@ def wait_for(condition, timeout: float = 10.0, every: float = 0.02, what: str = 
 class RedisServer:
     """A throw-away ``redis-server`` on a free port, nothing on disk; stop and start it at will."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, password: str | None = None, options: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.directory = directory
+        self.password = password
+        """``--requirepass``: the default user's password (the URL and ``client`` give it)."""
+        self.options = options
+        """More of ``redis-server``'s options (``--user …``)."""
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        login = f":{self.password}@" if self.password else ""
+        return f"redis://{login}127.0.0.1:{self.port}/0"
 
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=1, decode_responses=True)
+    def client(self, db: int = 0) -> redis.Redis:
+        return redis.Redis(port=self.port, db=db, password=self.password, socket_timeout=1, decode_responses=True)
 
     def start(self) -> None:
         assert self.process is None
+        login = ("--requirepass", self.password) if self.password else ()
         self.process = subprocess.Popen(
             [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
+             "--save", "", "--appendonly", "no", "--dir", str(self.directory), *login, *self.options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_for(self._answers, what="redis-server to answer")
@@ -99,8 +105,9 @@ class Watch:
 class RedisProxy:
     """A TCP relay in front of a Redis server, on a free port, that slows every reply by
     ``delay`` seconds (so a process killed at a random moment is most likely mid-message),
-    tells when a command it matches goes by (``watch``) and can keep commands from ever reaching
-    Redis (``trap``), so a test can kill a process at an exact step. Threads, two a connection."""
+    tells when a command it matches goes by (``watch``), can keep commands from ever reaching
+    Redis (``trap``), so a test can kill a process at an exact step, and can hold commands back
+    until others have come (``gate``). Threads, two a connection."""
 
     def __init__(self, upstream: int, delay: float = 0.0) -> None:
         self.upstream = upstream
@@ -108,6 +115,7 @@ class RedisProxy:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._watches: list[Watch] = []
+        self._gate: tuple[Callable[[bytes], bool], Callable[[bytes], bool]] | None = None
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -129,6 +137,27 @@ class RedisProxy:
         """Keep the commands ``matches`` accepts from Redis, and whatever their connections send
         after them, until the trap is closed; ``seen`` is set when the first arrives."""
         return self._add(Watch(self, matches, hold=True))
+
+    def gate(self, matches: Callable[[bytes], bool], opens: Callable[[bytes], bool]) -> None:
+        """Hold back a command ``matches`` accepts, and what its connection sends after it, until
+        all that is held satisfies ``opens``; then pass it on at once, and the gate is gone. (The
+        service sends every caller's commands on one connection, one after the other: this is how
+        a test has two messages past a step before either goes on.)"""
+        with self._lock:
+            self._gate = (matches, opens)
+
+    def _gated(self, held: bytearray, chunk: bytes) -> bool:
+        """True when ``chunk`` is held back (added to ``held``); when the gate opens, ``held``
+        holds what to pass on."""
+        with self._lock:
+            gate = self._gate
+            if gate is None or not (held or gate[0](chunk)):
+                return False
+            held += chunk
+            if not gate[1](bytes(held)):
+                return True
+            self._gate = None
+            return False
 
     def _remove(self, watch: Watch) -> None:
         with self._lock:
@@ -164,16 +193,21 @@ class RedisProxy:
             threading.Thread(target=self._replies, args=(server, client, request), daemon=True).start()
 
     def _requests(self, client: socket.socket, server: socket.socket, request: bytearray) -> None:
+        held = bytearray()  # by the gate
         try:
             while chunk := client.recv(65536):
                 request += chunk
                 if self._held(bytes(request)):
                     break
-                server.sendall(chunk)
+                if self._gated(held, chunk):
+                    continue
+                server.sendall(bytes(held) if held else chunk)
+                held.clear()
             else:
                 return
-            while client.recv(65536):  # held: swallow everything until the client goes away
-                pass
+            while chunk := client.recv(65536):  # held: swallow everything until the client goes away,
+                request += chunk                 # still telling the watches what comes (the service
+                self._held(bytes(request))       # pipelines every caller's commands on one connection)
         except OSError:
             pass
         finally:

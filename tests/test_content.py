@@ -42,7 +42,8 @@ from engine.http.settings import load_settings
 from engine.loading.pipeline import load_flows
 from engine.runtime.choices_view import offer_for
 from engine.runtime.flows import Flows
-from engine.storage.redis_store import RedisStore, connect
+from engine.storage.redis_line import RedisLine
+from engine.storage.redis_store import RedisStore
 from engine.storage.store import MemoryStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,7 +191,7 @@ async def test_a_sync_makes_what_is_missing_and_finds_the_rest(fake: ContentFake
 
 @pytest.mark.anyio
 async def test_two_instances_starting_together_make_the_templates_once(fake: ContentFake, flows: Flows, prefix: str) -> None:  # noqa: F811
-    redis = [connect(SHARED_REDIS), connect(SHARED_REDIS)]
+    redis = [RedisLine.from_url(SHARED_REDIS), RedisLine.from_url(SHARED_REDIS)]
     clients = [client_for(fake), client_for(fake)]
     instances = [ContentTemplates(RedisStore(r, prefix), c, quiet_log()) for r, c in zip(redis, clients)]
     try:
@@ -202,7 +203,7 @@ async def test_two_instances_starting_together_make_the_templates_once(fake: Con
 
         # A restart: new connections, the map is in Redis; each template is only looked at.
         fetches_before = sum(1 for r in fake.requests if r.path.startswith("/v1/Content/"))
-        restarted = ContentTemplates(RedisStore(connect(SHARED_REDIS), prefix), client_for(fake), quiet_log())
+        restarted = ContentTemplates(RedisStore(RedisLine.from_url(SHARED_REDIS), prefix), client_for(fake), quiet_log())
         after = await restarted.prepare(flows)
         assert after.content == one.content and after.created == ()
         assert len(fake.created()) == QUESTIONS
@@ -362,7 +363,7 @@ def test_the_command_makes_them_once_and_keeps_the_map_for_the_server(
 
 
 async def _read(prefix: str, key: str) -> str | None:  # noqa: F811
-    client = connect(SHARED_REDIS)
+    client = RedisLine.from_url(SHARED_REDIS)
     try:
         return await RedisStore(client, prefix).get(key)
     finally:

@@ -365,6 +365,12 @@ def test_kills_after_orders_are_saved_leave_one_order_and_one_notice_each(fleet,
     # committed together after that, are not.
     commits = [redis_proxy.trap(lambda request, n=n: f"said:SMconfirm{n}".encode() in request and b'"take"' not in request)
                for n in (1, 2)]
+    # Both messages take their turn before either goes on: a's calls to Redis go one after the
+    # other on one connection, so a commit held first would hold up the other message's turn. (a
+    # waits COMMAND_TIMEOUT, 0.5 s, for the commits before it answers from memory: it is killed
+    # before that, ≈ 0.2–0.3 s after the first commit is held on a loaded machine.)
+    redis_proxy.gate(lambda chunk: b'"take"' in chunk and b"said:SMconfirm" in chunk,
+                     lambda held: all(f"said:SMconfirm{n}".encode() in held for n in (1, 2)))
     # And Beto's notice is on its way: Twilio has the request (and refuses it), a has no answer yet.
     on_its_way = twilio.hold_next(lambda fields: fields.get("To") == whatsapp_id(ADMIN) and "Beto" in fields.get("Body", ""))
     confirmations = [form("sí", sender=customer(n), sid=f"SMconfirm{n}" + "0" * 22) for n in (1, 2)]

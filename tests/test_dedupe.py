@@ -9,7 +9,8 @@ from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
 from engine.service.dedupe import REMEMBER_SECONDS, REPLAY_MAX_CHARS, REPLAY_SECONDS, SeenMessages
 from engine.service.locks import CustomerLocks
-from engine.storage.redis_store import RedisStore, connect
+from engine.storage.redis_line import RedisLine
+from engine.storage.redis_store import RedisStore
 from engine.storage.store import Incr, MemoryStore
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +31,7 @@ async def deliver(locks: CustomerLocks, store, seen: SeenMessages, sid: str, fai
 
 
 async def test_concurrent_deliveries_on_two_instances_do_the_work_once_and_all_get_its_replies(prefix):  # noqa: F811
-    clients = [connect(SHARED_REDIS), connect(SHARED_REDIS)]
+    clients = [RedisLine.from_url(SHARED_REDIS), RedisLine.from_url(SHARED_REDIS)]
     stores = [RedisStore(client, prefix) for client in clients]
     locks = [CustomerLocks(store) for store in stores]
     seen = SeenMessages()
@@ -44,7 +45,7 @@ async def test_concurrent_deliveries_on_two_instances_do_the_work_once_and_all_g
 
 
 async def test_a_delivery_whose_handler_died_leaves_no_mark_and_its_retry_is_handled(prefix):  # noqa: F811
-    client = connect(SHARED_REDIS)
+    client = RedisLine.from_url(SHARED_REDIS)
     store = RedisStore(client, prefix)
     locks, seen = CustomerLocks(store), SeenMessages()
     with pytest.raises(RuntimeError):

@@ -17,7 +17,8 @@ from engine.storage.fallback import (
     UNAVAILABLE,
     FallbackStore,
 )
-from engine.storage.redis_store import RedisStore, connect
+from engine.storage.redis_line import RedisLine
+from engine.storage.redis_store import RedisStore
 from engine.storage.store import Absent, Admit, Bound, Incr, MemoryStore, Set
 
 pytestmark = pytest.mark.anyio
@@ -35,7 +36,7 @@ class Ticks:
 
 def build(server, ticks, log) -> FallbackStore:
     return FallbackStore(
-        RedisStore(connect(server.url), "t:"), MemoryStore(time.time), log,
+        RedisStore(RedisLine.from_url(server.url), "t:"), MemoryStore(time.time), log,
         probe_every=5.0, carry_over=("s:",), monotonic=ticks,
     )
 
@@ -185,7 +186,7 @@ async def test_copies_of_handled_message_ids_in_memory_are_few_and_short_lived(r
     ticks, now = Ticks(), [1_800_000_000.0]
     redis_server.start()
     store = FallbackStore(
-        RedisStore(connect(redis_server.url), "t:"), MemoryStore(lambda: now[0], Bound(("seen:",), 900, 100)), log,
+        RedisStore(RedisLine.from_url(redis_server.url), "t:"), MemoryStore(lambda: now[0], Bound(("seen:",), 900, 100)), log,
         probe_every=5.0, carry_over=("s:", "seen:"), monotonic=ticks,
     )
     await store.start()

@@ -9,7 +9,8 @@ import pytest
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
 from engine.service.locks import CustomerLocks, Gate
-from engine.storage.redis_store import RedisStore, connect
+from engine.storage.redis_line import RedisLine
+from engine.storage.redis_store import RedisStore
 from engine.storage.store import Absent, Get, Incr, LockTimeout, MemoryStore, Set
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +32,7 @@ async def test_twenty_at_once_in_memory_lose_nothing():
 
 
 async def test_twenty_at_once_on_two_instances_sharing_redis_lose_nothing(prefix):  # noqa: F811
-    clients = [connect(SHARED_REDIS), connect(SHARED_REDIS)]
+    clients = [RedisLine.from_url(SHARED_REDIS), RedisLine.from_url(SHARED_REDIS)]
     stores = [RedisStore(client, prefix) for client in clients]
     instances = [CustomerLocks(store) for store in stores]
     await asyncio.gather(*(add_one(instances[n % 2], stores[n % 2], "+525512345678") for n in range(20)))
@@ -42,7 +43,7 @@ async def test_twenty_at_once_on_two_instances_sharing_redis_lose_nothing(prefix
 
 async def test_without_the_lock_the_same_work_loses_updates(prefix):  # noqa: F811
     """The control experiment: the test above would catch a lock that does nothing."""
-    client = connect(SHARED_REDIS)
+    client = RedisLine.from_url(SHARED_REDIS)
     store = RedisStore(client, prefix)
 
     async def unlocked() -> None:
@@ -67,7 +68,7 @@ async def test_different_customers_do_not_wait_for_each_other():
 
 
 async def test_a_turn_fetches_and_stores_with_the_lock_and_frees_itself_after_a_crash(prefix):  # noqa: F811
-    client = connect(SHARED_REDIS)
+    client = RedisLine.from_url(SHARED_REDIS)
     store = RedisStore(client, prefix)
     await store.set("s:ana", "before", 60)
     locks = CustomerLocks(store, hold=0.2, wait=2)
@@ -105,7 +106,7 @@ async def test_a_refused_gate_lets_go_of_the_turn_fetches_nothing_and_runs_its_r
 
 
 async def test_a_turn_that_fails_stores_nothing_and_lets_go(prefix):  # noqa: F811
-    client = connect(SHARED_REDIS)
+    client = RedisLine.from_url(SHARED_REDIS)
     store = RedisStore(client, prefix)
     locks = CustomerLocks(store)
     with pytest.raises(ZeroDivisionError):
@@ -118,7 +119,7 @@ async def test_a_turn_that_fails_stores_nothing_and_lets_go(prefix):  # noqa: F8
 
 
 async def test_gates_wait_for_the_turn_so_a_waiting_message_counts_nothing_yet(prefix):  # noqa: F811
-    client = connect(SHARED_REDIS)
+    client = RedisLine.from_url(SHARED_REDIS)
     store = RedisStore(client, prefix)
     await store.set(CustomerLocks.key("ana"), "another instance", 60)
     locks = CustomerLocks(store, wait=0.3)

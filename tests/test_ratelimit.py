@@ -6,7 +6,8 @@ from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 from engine.service.dedupe import SeenMessages
 from engine.service.locks import CustomerLocks
 from engine.service.ratelimit import RateLimiter, RateVerdict
-from engine.storage.redis_store import RedisStore, connect
+from engine.storage.redis_line import RedisLine
+from engine.storage.redis_store import RedisStore
 from engine.storage.store import MemoryStore
 
 pytestmark = pytest.mark.anyio
@@ -45,7 +46,7 @@ async def test_zero_means_no_limit():
 
 async def test_limits_are_shared_by_instances_through_redis(prefix):  # noqa: F811
     clock = Clock()
-    clients = [connect(SHARED_REDIS), connect(SHARED_REDIS)]
+    clients = [RedisLine.from_url(SHARED_REDIS), RedisLine.from_url(SHARED_REDIS)]
     limiters = [RateLimiter(RedisStore(c, prefix), per_customer=4, overall=8, now=clock) for c in clients]
     ana = [await check(limiters[n % 2], ANA) for n in range(6)]
     assert [v.allowed for v in ana] == [True] * 4 + [False, False]

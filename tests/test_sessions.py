@@ -7,7 +7,8 @@ from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
 from engine.model.session import Line, Session
 from engine.service.sessions import CART_KEPT_SECONDS, Sessions
-from engine.storage.redis_store import RedisStore, connect
+from engine.storage.redis_line import RedisLine
+from engine.storage.redis_store import RedisStore
 from engine.storage.store import MemoryStore
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +25,7 @@ def test_an_idle_session_lives_session_minutes_and_a_cart_a_day():
 
 
 async def test_sessions_round_trip_through_redis_with_their_expiry(prefix):  # noqa: F811
-    client = connect(SHARED_REDIS)
+    client = RedisLine.from_url(SHARED_REDIS)
     store = RedisStore(client, prefix)
     sessions = Sessions(store, session_minutes=30)
     assert await sessions.load(CUSTOMER) is None

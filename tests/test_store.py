@@ -9,7 +9,8 @@ import pytest
 import redis
 from servicekit import SHARED_REDIS, prefix  # noqa: F401  (fixture)
 
-from engine.storage.redis_store import RedisStore, connect
+from engine.storage.redis_line import RedisLine
+from engine.storage.redis_store import RedisStore
 from engine.storage.store import (
     Absent,
     Admit,
@@ -41,7 +42,7 @@ async def store(request, prefix) -> AsyncIterator[MemoryStore | RedisStore]:  # 
     if request.param == "memory":
         yield MemoryStore(Clock())
     else:
-        client = connect(SHARED_REDIS)
+        client = RedisLine.from_url(SHARED_REDIS)
         yield RedisStore(client, prefix)
         await client.aclose()
 
@@ -221,7 +222,7 @@ def test_keyed_locks_forget_keys_nobody_uses():
 
 def test_keys_carry_the_prefix(prefix):  # noqa: F811
     async def scenario() -> None:
-        client = connect(SHARED_REDIS)
+        client = RedisLine.from_url(SHARED_REDIS)
         await RedisStore(client, prefix).set("x", "1", 60)
         await client.aclose()
 
@@ -230,16 +231,16 @@ def test_keys_carry_the_prefix(prefix):  # noqa: F811
 
 
 async def test_a_redis_that_forgot_the_script_gets_it_again(prefix):  # noqa: F811
-    client = connect(SHARED_REDIS)
+    client = RedisLine.from_url(SHARED_REDIS)
     store = RedisStore(client, prefix)
     await store.set("k", "v", 60)
-    await client.script_flush()  # as after a restart
+    await client.call("SCRIPT", "FLUSH")  # as after a restart
     assert await store.get("k") == "v"
     await client.aclose()
 
 
-async def test_a_burst_beyond_the_connection_pool_waits_instead_of_failing(prefix):  # noqa: F811
-    client = connect(SHARED_REDIS, max_connections=4)
+async def test_a_burst_of_calls_at_once_on_one_line_each_gets_its_own_reply(prefix):  # noqa: F811
+    client = RedisLine.from_url(SHARED_REDIS)
     store = RedisStore(client, prefix)
     counts = await asyncio.gather(*(store.run([Incr("burst", 60), Get("nothing")]) for _ in range(300)))
     assert sorted(count for count, _ in counts) == list(range(1, 301))

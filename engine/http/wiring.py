@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from redis.asyncio import Redis
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
@@ -54,6 +55,7 @@ from engine.service.waiting import WaitingOrders
 from engine.storage.fallback import FallbackStore
 from engine.storage.jobqueue import FallbackJobQueue, MemoryJobQueue
 from engine.storage.redis_jobqueue import RedisJobQueue
+from engine.storage.redis_line import RedisLine
 from engine.storage.redis_store import RedisStore, connect
 from engine.storage.store import MemoryStore
 
@@ -153,8 +155,8 @@ class Worker(Protocol):
 class Clients:
     """The connections the services are built on, opened by ``open_clients``."""
 
-    redis: RedisStore | None
-    """None without ``REDIS_URL``."""
+    queues: Redis | None
+    """The job queues' client (redis-py: they use its pipelines); None without ``REDIS_URL``."""
     store: FallbackStore
     orders: OrderStore
     sender: Sender
@@ -221,10 +223,13 @@ async def open_clients(
     stack: AsyncExitStack, settings: Settings, given: Given, log: logging.Logger, now: Callable[[], float]
 ) -> Clients:
     """Redis (with the memory fallback), the order store and the sender, each closed by ``stack``."""
-    redis = RedisStore(connect(settings.redis_url), settings.redis_key_prefix) if settings.redis_url else None
+    redis = RedisStore(RedisLine.from_url(settings.redis_url), settings.redis_key_prefix) if settings.redis_url else None
     memory = MemoryStore(now, MARKS_IN_MEMORY, SESSIONS_IN_MEMORY)
     store = FallbackStore(redis, memory, log, probe_every=settings.redis_probe_seconds, carry_over=CARRIED_OVER)
     stack.push_async_callback(store.close)
+    queues = connect(settings.redis_url) if settings.redis_url else None
+    if queues is not None:
+        stack.push_async_callback(queues.aclose)
     await store.start()
     if settings.twilio_auth_token is None:
         log.warning(UNSIGNED_WARNING)
@@ -239,7 +244,7 @@ async def open_clients(
         status_callback=callback,
     )
     stack.push_async_callback(sender.aclose)
-    return Clients(redis, store, orders, sender)
+    return Clients(queues, store, orders, sender)
 
 
 async def check_queue(orders: OrderStore, log: logging.Logger, now: Callable[[], float]) -> None:
@@ -266,8 +271,8 @@ def assemble(
 
     def job_queue(name: str) -> FallbackJobQueue:
         """A durable queue: in Redis (shared, kept across restarts) while it answers."""
-        redis = clients.redis
-        shared = RedisJobQueue(redis.client, settings.redis_key_prefix, name) if redis is not None else None
+        queues = clients.queues
+        shared = RedisJobQueue(queues, settings.redis_key_prefix, name) if queues is not None else None
         return FallbackJobQueue(shared, MemoryJobQueue(now), log, probe_every=settings.redis_probe_seconds)
 
     # What waits to be sent lives in the order store, as durable as the orders; Redis (or memory)

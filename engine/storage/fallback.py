@@ -132,7 +132,7 @@ class FallbackStore(Shortcuts):
 
     async def close(self) -> None:
         if self.redis is not None:
-            await self.redis.client.aclose()
+            await self.redis.aclose()
 
     async def _use_redis(self) -> bool:
         """True when this call should go to Redis (probing it again when it is time)."""

@@ -1,10 +1,10 @@
 """The ``Store`` in Redis, shared by every instance of the service.
 
-The client is built with short timeouts and an explicit, small retry: ``from_url`` retries
-nothing by default and the constructor retries for seconds, and neither suits a service that
-falls back to memory: a dead Redis must cost milliseconds per message, not seconds. Each call of
-``RedisStore.run`` is one Lua script call, however many operations it carries: redis-py's cost
-is per command, and a message needs two calls.
+Its commands go on a ``RedisLine`` (``engine.storage.redis_line``): one connection shared by all
+callers, commands pipelined, short timeouts, nothing sent twice that may have run. Each call of
+``RedisStore.run`` is one Lua script call, however many operations it carries, and a message
+needs two. The job queues keep redis-py (``connect`` below: they use its pipelines), with the
+same timeouts.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from engine.storage.redis_line import COMMAND_TIMEOUT, CONNECT_TIMEOUT, RedisLine, ReplyError
 from engine.storage.store import (
     Absent,
     Admit,
@@ -34,10 +34,6 @@ from engine.storage.store import (
     Take,
 )
 
-CONNECT_TIMEOUT = 0.25
-"""Seconds to open a connection (same region: well under a millisecond when all is well)."""
-COMMAND_TIMEOUT = 0.5
-"""Seconds to wait for an answer."""
 RETRIES = 1
 """One quick retry: enough to replace a connection Redis closed (a restart, an idle timeout)."""
 MAX_CONNECTIONS = 64
@@ -106,12 +102,14 @@ return cjson.encode(out)
 
 The operations travel as one JSON argument (besides their keys, in the order the operations
 use them, an ``Admit``'s ``otherwise`` included) and the results come back as one JSON text:
-redis-py packs and parses each argument and each reply element in Python, so two strings cost
+a client packs and parses each argument and each reply element in Python, so two strings cost
 less than a few dozen. ``GET`` of a missing key comes back as ``false``."""
 
 
 def connect(url: str, max_connections: int = MAX_CONNECTIONS) -> Redis:
-    """A client for ``url`` (no connection is opened until the first command).
+    """A redis-py client for ``url``, for the job queues (no connection is opened until the first
+    command). ``from_url`` retries nothing by default and the constructor retries for seconds,
+    and neither suits a service that falls back to memory: one quick retry here.
 
     The pool waits for a free connection (``BlockingConnectionPool``): the default pool raises
     "Too many connections" past its limit, which under a burst of messages would look like a
@@ -134,13 +132,16 @@ def connect(url: str, max_connections: int = MAX_CONNECTIONS) -> Redis:
 class RedisStore(Shortcuts):
     """A ``Store`` in Redis; every key gets ``prefix`` so several apps (or tests) share one Redis."""
 
-    def __init__(self, client: Redis, prefix: str = "rinconcito:") -> None:
-        self.client = client
+    def __init__(self, line: RedisLine, prefix: str = "rinconcito:") -> None:
+        self.line = line
         self.prefix = prefix
         self._sha = hashlib.sha1(_BATCH.encode()).hexdigest()
 
     async def ping(self) -> bool:
-        return bool(await self.client.ping())
+        return await self.line.call("PING") == "PONG"
+
+    async def aclose(self) -> None:
+        await self.line.aclose()
 
     async def run(self, ops: Sequence[Op]) -> list[Any]:
         """All of ``ops`` in one script call: one round trip, one command, atomic."""
@@ -196,18 +197,26 @@ class RedisStore(Shortcuts):
 
     async def _call(self, keys: list[str], operations: str) -> str:
         """``EVALSHA`` of the batch script, loading it first if Redis does not know it (a new or
-        restarted Redis). Straight to ``execute_command``: the same command as redis-py's ``Script``
-        sends, without its Python wrapping (≈ 10 µs a call)."""
+        restarted Redis: a script it did not know did not run, so sending it again is safe)."""
         try:
-            reply: str = await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, operations)
-        except NoScriptError:
-            self._sha = await self.client.script_load(_BATCH)
-            reply = await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, operations)
-        return reply  # the script's JSON text (the client decodes responses)
+            reply = await self.line.call("EVALSHA", self._sha, len(keys), *keys, operations)
+        except ReplyError as error:
+            if not str(error).startswith("NOSCRIPT"):
+                raise
+            loaded = await self.line.call("SCRIPT", "LOAD", _BATCH)
+            if not isinstance(loaded, str):
+                raise ReplyError(f"SCRIPT LOAD answered {loaded!r}") from error
+            self._sha = loaded
+            reply = await self.line.call("EVALSHA", self._sha, len(keys), *keys, operations)
+        if not isinstance(reply, str):
+            raise ReplyError(f"the batch script answered {reply!r}")
+        return reply  # the script's JSON text
 
     async def ttl(self, key: str) -> float | None:
         """Seconds left for ``key`` (None: absent or no expiry)."""
-        left = await self.client.pttl(self.prefix + key)
+        left = await self.line.call("PTTL", self.prefix + key)
+        if not isinstance(left, int):
+            raise ReplyError(f"PTTL answered {left!r}")
         return None if left < 0 else left / 1000
 
 

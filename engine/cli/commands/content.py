@@ -25,7 +25,8 @@ from engine.http.settings import SettingsError, load_settings
 from engine.logs import LOGGER
 from engine.runtime.choices_view import offers
 from engine.storage.fallback import FallbackStore
-from engine.storage.redis_store import RedisStore, connect
+from engine.storage.redis_line import RedisLine
+from engine.storage.redis_store import RedisStore
 from engine.storage.store import MemoryStore
 
 WORDS = {
@@ -68,7 +69,7 @@ async def sync(directory: Path, lang: str, environ: Mapping[str, str]) -> int:
         print(words["no_credentials"], file=sys.stderr)
         return 1
     log = logging.getLogger(LOGGER)
-    redis = RedisStore(connect(settings.redis_url), settings.redis_key_prefix) if settings.redis_url else None
+    redis = RedisStore(RedisLine.from_url(settings.redis_url), settings.redis_key_prefix) if settings.redis_url else None
     store = FallbackStore(redis, MemoryStore(time.time), log, probe_every=settings.redis_probe_seconds)
     if redis is None:
         print(words["memory"])
