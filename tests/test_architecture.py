@@ -28,6 +28,10 @@ LAZY_IMPORTS = {
         "optional integration loaded only when configured: twilio's REST client and aiohttp "
         "(engine.channels.twilio.rest) are imported only when Twilio's credentials are set"
     ),
+    ("engine/http/content.py", "content_client"): (
+        "optional integration loaded only when configured: the Content API's client and httpx "
+        "(engine.channels.twilio.content_api) are imported only when Twilio's credentials are set"
+    ),
 }
 """The only imports allowed inside a function: (file, function) -> why it is lazy."""
 
