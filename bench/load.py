@@ -9,7 +9,8 @@ Then, each measured apart from the load:
 
 - cold start: the real ``rinconcito serve`` started afresh (``--cold-starts`` times), ``/ready``
   polled; when it first answers 200, the process's CPU time (user + system) and resident memory
-  (``VmRSS``) read from ``/proc``; and ``-X importtime`` of the server (total, and the costliest
+  (``VmRSS``) read from ``/proc``; with the flows recorded as checked (as after Render's build),
+  then checked at each start; and ``-X importtime`` of the server (total, and the costliest
   imports);
 - ``--soak 100000``: that many messages (whole orders) through one fresh server, its resident
   memory at the start, every 10,000 messages and at the end;
@@ -296,25 +297,34 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def cold_starts(environment: dict[str, str], scratch: Path, runs: int) -> None:
-    """The real ``rinconcito serve``, started ``runs`` times: CPU and RSS when ``/ready`` first answers."""
+    """The real ``rinconcito serve``, started ``runs`` times: CPU and RSS when ``/ready`` first answers.
+    Twice: with the flows recorded as checked (as after Render's build, which runs ``rinconcito
+    validate``), then with no record (each start checks the flows in full)."""
     command = [str(Path(sys.executable).with_name("rinconcito")), "serve"]
     if not Path(command[0]).exists():
         command = [sys.executable, "-m", "engine", "serve"]
-    cpus, rss, walls = [], [], []
-    for _ in range(runs):
-        port = free_port()
-        began = time.perf_counter()
-        process = start_service(environment, scratch, port, "cold", command)
-        try:
-            wait_until_up(port, process, path="/ready", pause=0.01)
-            walls.append(time.perf_counter() - began)
-            cpus.append(cpu_seconds(process.pid))
-            rss.append(resident_kb(process.pid) / 1024)
-        finally:
-            stop(process)
-    print(f"cold start of `rinconcito serve` to /ready ({runs} runs, medians): "
-          f"CPU {statistics.median(cpus):.2f} s (best {min(cpus):.2f}), RSS {statistics.median(rss):.1f} MB, "
-          f"wall {statistics.median(walls):.2f} s")
+    flows = Path(environment["FLOWS_DIR"])
+    subprocess.run(command[:-1] + ["validate", str(flows)], cwd=scratch, env=environment,
+                   stdout=subprocess.DEVNULL, check=True)
+    for recorded in (True, False):
+        cpus, rss, walls = [], [], []
+        for _ in range(runs):
+            if not recorded:
+                (flows / ".rinconcito-checked").unlink(missing_ok=True)
+            port = free_port()
+            began = time.perf_counter()
+            process = start_service(environment, scratch, port, "cold", command)
+            try:
+                wait_until_up(port, process, path="/ready", pause=0.01)
+                walls.append(time.perf_counter() - began)
+                cpus.append(cpu_seconds(process.pid))
+                rss.append(resident_kb(process.pid) / 1024)
+            finally:
+                stop(process)
+        print(f"cold start of `rinconcito serve` to /ready ({runs} runs, medians), "
+              f"{'flows recorded as checked' if recorded else 'flows checked at start'}: "
+              f"CPU {statistics.median(cpus):.2f} s (best {min(cpus):.2f}), RSS {statistics.median(rss):.1f} MB, "
+              f"wall {statistics.median(walls):.2f} s")
 
 
 def import_time(environment: dict[str, str], scratch: Path, top: int = 12) -> None:

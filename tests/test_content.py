@@ -21,7 +21,6 @@ from twilio_content_fake import ACCOUNT_SID, AUTH_TOKEN, ContentFake
 
 from engine.channels.twilio.content import (
     ContentApiError,
-    ContentClient,
     ContentMap,
     content_request,
     content_variables,
@@ -30,6 +29,7 @@ from engine.channels.twilio.content import (
     template_name,
     wanted,
 )
+from engine.channels.twilio.content_api import ContentClient
 from engine.http.content import (
     LOCK_KEY,
     MAP_KEY,

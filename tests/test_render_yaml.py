@@ -19,7 +19,8 @@ def env(service: dict) -> dict[str, dict]:
 def test_the_web_service_builds_starts_and_reports_health():
     web = services()["web"]
     assert web["runtime"] == "python"
-    assert web["buildCommand"] == "pip install ."
+    # The build checks the flows and records them as checked: a start after each sleep trusts the record.
+    assert web["buildCommand"] == 'pip install . && rinconcito validate "${FLOWS_DIR:-flows}"'
     assert web["startCommand"] == "rinconcito serve --host 0.0.0.0"
     assert web["healthCheckPath"] == "/health"
 

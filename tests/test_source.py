@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from engine.loading import source
 from engine.loading.problems import FlowErrors, FlowProblem
 from engine.loading.source import (
     AnchorOrAlias,
@@ -244,3 +248,98 @@ def test_unquoted_template_braces_give_a_clear_problem(tmp_path: Path) -> None:
     assert isinstance(problem, ComplexKey)
     assert "entre comillas" in problem.hint("es")
     assert "{{ nombre }}" in problem.hint("es")
+
+
+# ---------------------------------------------------------------- libyaml's parser reads as PyYAML's
+
+ROOT = FLOWS.parent
+SHIPPED_YAML = sorted(
+    path for pattern in ("flows/**/*.yaml", "examples/**/*.yaml", "tests/corpus/*.yaml") for path in ROOT.glob(pattern)
+)
+
+
+def outcome(path: Path) -> object:
+    """All that reading a file gives: data and positions, or every problem with its place and words."""
+    try:
+        read = load_source(path, "flows/order.yaml")
+    except FlowErrors as errors:
+        return [(type(p).__name__, p.line, p.column, p.path, p.render("es")) for p in errors.problems]
+    return read.data, read.positions, read.key_positions
+
+
+def both_ways(monkeypatch: pytest.MonkeyPatch, path: Path) -> tuple[object, object]:
+    """The outcome with libyaml's parser, then with PyYAML's pure-Python one alone."""
+    with_libyaml = outcome(path)
+    monkeypatch.setattr(source, "_LIBYAML_PARSER", None)
+    pure = outcome(path)
+    monkeypatch.undo()
+    return with_libyaml, pure
+
+
+def test_pyyaml_here_has_libyaml() -> None:
+    # Otherwise the comparisons below would compare the pure-Python parser with itself.
+    assert yaml.__with_libyaml__ and source._LIBYAML_PARSER is not None
+
+
+@pytest.mark.parametrize("path", SHIPPED_YAML, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_shipped_file_reads_the_same_with_libyaml(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    with_libyaml, pure = both_ways(monkeypatch, path)
+    assert with_libyaml == pure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        NESTED,
+        "a:\nb: 2\n",  # an empty value: located at its key
+        "value: 13:00\nlist: [no, on, 'yes', \"off\"]\nkeys: {yes: 1, 2026-12-25: closed}\n",
+        "a: |\n  one\n  two\n\nb: >-\n  folded\n  text\nc: |+\n  kept\n\n",
+        "a: \"esc\\u00e9 \\\"q\\\"\"\nb: 'it''s'\nc: plain text\n  that goes on\n",
+        "ñandú: café ☕\nlínea: «texto»\n",
+        "a: 1\r\nb:\r\n  - x\r\n  - y\r\n",
+        "- a\n- - b\n  - c\n- {k: v}\n",
+        "a: ok  # a comment\n# another\nb: 'x # not a comment'\n",
+        # Where libyaml reads on and PyYAML stops: the pure-Python parser's account is the one given.
+        "a: b\tc\n",
+        "links: [http://example.test/?a=1]\n",
+        "a: !!str 13:00\nb: [!x, y]\n",
+        "a: |# comment\n  text\n",
+        ">-#\n",
+        "a: &x 1\nb: *x\nc: &y [1, *y]\n",
+        "a: x\x85y\n",
+        "a: ok\nb: x\x01\n",
+        "a: [1, 2\nb: 3\n",
+        "a: Horario: de 1 a 11\n",
+    ],
+)
+def test_tricky_texts_read_the_same_with_libyaml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> None:
+    path = tmp_path / "order.yaml"
+    path.write_text(text, encoding="utf-8", newline="")
+    with_libyaml, pure = both_ways(monkeypatch, path)
+    assert with_libyaml == pure
+
+
+EDITS = [" ", ":", ": ", "- ", "#", " #", "'", '"', "\n", "  ", ",", "[", "]", "{", "}", "!", "?", "? ", "|", ">",
+         "%", "@", "`", "\\", "\u00a0", "\u2028", "\r", "...", "---", "&", "*", "~", "é", "😀", "|#", ">-", "\n- ", ":x"]
+"""What an editor's slip may put into a file (and what PyYAML and libyaml are known to read otherwise)."""
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(SHIPPED_YAML), st.integers(0, 400), st.integers(1, 25),
+    st.lists(st.tuples(st.floats(0, 1), st.sampled_from(EDITS), st.integers(0, 2)), min_size=1, max_size=3),
+)
+def test_edited_files_read_the_same_with_libyaml(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shipped: Path, first: int, count: int,
+    edits: list[tuple[float, str, int]],
+) -> None:
+    """A few lines of a shipped file, with slips put in: valid or not, both parsers agree."""
+    lines = shipped.read_text(encoding="utf-8").split("\n")
+    text = "\n".join(lines[first % len(lines):][:count])
+    for where, edit, removed in edits:
+        at = int(where * len(text))
+        text = text[:at] + edit + text[at + removed:]
+    path = tmp_path / "order.yaml"
+    path.write_text(text, encoding="utf-8", newline="")
+    with_libyaml, pure = both_ways(monkeypatch, path)
+    assert with_libyaml == pure, text

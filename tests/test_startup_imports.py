@@ -1,6 +1,7 @@
 """The server loads an optional integration only when it is configured: a service that keeps its
-orders in SQLite and runs without Twilio credentials never imports supabase's client or twilio's
-aiohttp one (they cost most of a cold start otherwise)."""
+orders in SQLite and runs without Twilio credentials never imports supabase's client, twilio's
+aiohttp one or the Content API's httpx one (with rich, which httpx's package pulls in when it is
+installed): they cost most of a cold start otherwise."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-OPTIONAL = ("supabase", "postgrest", "aiohttp", "twilio.rest", "engine.orders.supabase", "engine.channels.twilio.rest")
+OPTIONAL = ("supabase", "postgrest", "aiohttp", "twilio.rest", "httpx", "rich", "engine.orders.supabase",
+            "engine.channels.twilio.rest", "engine.channels.twilio.content_api")
 
 
 def test_importing_the_server_loads_no_optional_integration():

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
@@ -81,6 +83,12 @@ def test_whatever_the_text_the_document_is_well_formed_xml(bad):
     assert {m.get("to") for m in found} == {"whatsapp:+5215512345678"}
     assert document.encode("utf-8").decode("utf-8") == document  # a lone surrogate would not encode
     assert [units(m.text or "") for m in found][1:] == [1600, 200]  # lengths counted without it
+
+
+def test_xml_text_drops_exactly_what_is_outside_xml_1_0s_char_production():
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    char = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # the production as written
+    assert xml_text(every) == "".join(char.findall(every))
 
 
 def test_xml_text_keeps_every_character_xml_can_hold():

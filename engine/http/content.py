@@ -23,13 +23,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from engine.channels.twilio.content import (
-    CONTENT_API,
-    ContentApiError,
-    ContentClient,
-    ContentMap,
-    sync_content,
-)
+from engine.channels.twilio.content import ContentApi, ContentApiError, ContentMap, sync_content
 from engine.http.settings import Settings
 from engine.runtime.flows import Flows
 from engine.storage.store import Release, Store
@@ -64,7 +58,7 @@ class Prepared:
     """Questions whose template was already there."""
 
 
-def content_client(settings: Settings) -> ContentClient | None:
+def content_client(settings: Settings) -> ContentApi | None:
     """A client for the account's Content API; None without the account SID and auth token, and
     under ``APP_ENV=test`` without ``TWILIO_CONTENT_API_BASE`` (a test server never calls Twilio)."""
     token = str(settings.twilio_auth_token) if settings.twilio_auth_token else None
@@ -72,6 +66,9 @@ def content_client(settings: Settings) -> ContentClient | None:
         return None
     if settings.app_env == "test" and settings.twilio_content_api_base is None:
         return None
+    # Optional integration: the client and httpx load only when Twilio's credentials are set.
+    from engine.channels.twilio.content_api import CONTENT_API, ContentClient
+
     return ContentClient(settings.twilio_account_sid, token, base=settings.twilio_content_api_base or CONTENT_API)
 
 
@@ -79,7 +76,7 @@ class ContentTemplates:
     """Makes ready the templates of a version of the flows, with ``store`` shared by every instance."""
 
     def __init__(
-        self, store: Store, client: ContentClient, log: logging.Logger,
+        self, store: Store, client: ContentApi, log: logging.Logger,
         wait: float = WAIT_SECONDS, lock_seconds: float = LOCK_SECONDS,
     ) -> None:
         self._store, self._client, self._log = store, client, log
@@ -131,7 +128,7 @@ class ContentTemplates:
         return None
 
 
-async def content_at_start(flows: Flows, store: Store, client: ContentClient | None, log: logging.Logger) -> ContentMap:
+async def content_at_start(flows: Flows, store: Store, client: ContentApi | None, log: logging.Logger) -> ContentMap:
     """The templates of ``flows`` for the sender; an empty map (numbered text) when they cannot be
     had, said once in the log. Never raises for Twilio (``store``: the service's ``FallbackStore``,
     which does not raise either)."""

@@ -16,7 +16,8 @@ from engine.http.app import create_app
 from engine.http.settings import SettingsError, load_settings
 from engine.http.wiring import Given
 from engine.panel.security import panel_config
-from engine.loading.pipeline import load_flows
+from engine.loading.checked import RECORD
+from engine.loading.pipeline import load_flows_to_start
 from engine.loading.problems import FlowErrors
 from engine.logs import configure_logging
 from engine.service.clock import real_clock
@@ -44,7 +45,7 @@ def main(
 
     log = configure_logging(settings.log_level, settings.log_format)
     try:
-        flows = load_flows(settings.flows_dir)
+        flows, trusted = load_flows_to_start(settings.flows_dir)
     except FlowErrors as errors:
         for problem in errors.problems:
             print(f"❌ {problem.location()}: {problem.render('es')}", file=sys.stderr)
@@ -65,6 +66,9 @@ def main(
         clock = moved_by_file(clock, settings.test_clock_file)
     app = create_app(settings, flows, Given(clock=clock, log=log))
     where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if trusted:
+        log.info("🌮 Flujos revisados tal cual por una ejecución idéntica (%s en %s): no se revisan otra vez",
+                 RECORD, settings.flows_dir)
     log.info("💬 Escuchando en %s/webhook", where)
     if panel_config(settings.panel_password, settings.panel_secret, settings.production).enabled:
         log.info("🖥️ Panel del restaurante: %s/panel", where)

@@ -3,6 +3,9 @@
 safe YAML keeping positions (``source``) → JSON Schema (``shape``) → meaning checks (``checks``)
 → immutable typed records (``flows``). Every problem of every file is reported in one run; a
 file whose shape is wrong is not checked for meaning, so one mistake gives one error.
+
+A load without errors may record what it checked (``checked``); a start finding the same
+fingerprint recorded builds the flows without checking them again (``load_flows_to_start``).
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.loading import checked
 from engine.loading.build import FLOW_FILES, build
 from engine.loading.checks import run_checks
 from engine.loading.problems import FlowErrors, FlowProblem
-from engine.loading.shape import check_shape
 from engine.loading.source import Source, load_source
 from engine.runtime.flows import Flows
 
@@ -46,6 +49,9 @@ def display_name(path: Path) -> str:
 
 
 def read_sources(directory: Path) -> tuple[dict[str, Source], list[FlowProblem]]:
+    # jsonschema loads only when flows are checked: a start that trusts its record never imports it.
+    from engine.loading.shape import check_shape
+
     sources: dict[str, Source] = {}
     problems: list[FlowProblem] = []
     for kind in FLOW_FILES:
@@ -66,8 +72,21 @@ def read_sources(directory: Path) -> tuple[dict[str, Source], list[FlowProblem]]
     return sources, problems
 
 
-def inspect(directory: Path) -> Loaded:
-    """Run the whole pipeline; never raises for a mistake in the files."""
+def inspect(directory: Path, record: bool = False) -> Loaded:
+    """Run the whole pipeline; never raises for a mistake in the files. With ``record``, flows
+    without errors are recorded as checked (see ``checked``), unless a file changed meanwhile."""
+    return _inspect_and_record(directory, checked.engine_fingerprint()) if record else _inspect(directory)
+
+
+def _inspect_and_record(directory: Path, engine: str) -> Loaded:
+    before = checked.fingerprint(directory, engine)
+    loaded = _inspect(directory)
+    if before is not None and not loaded.errors and checked.fingerprint(directory, engine) == before:
+        checked.record(directory, before)
+    return loaded
+
+
+def _inspect(directory: Path) -> Loaded:
     sources, problems = read_sources(directory)
     if problems:
         return Loaded(None, problems)
@@ -84,3 +103,27 @@ def load_flows(directory: Path) -> Flows:
     if loaded.flows is None:
         raise FlowErrors(loaded.problems)
     return loaded.flows
+
+
+def load_flows_to_start(directory: Path) -> tuple[Flows, bool]:
+    """The flows a service starts with, and whether they were taken as checked: when the record
+    in ``directory`` is the fingerprint of its files (an identical run checked them), they are
+    built without checking them again; else they are checked in full (``FlowErrors``), and
+    recorded when they have no error."""
+    directory = Path(directory)
+    engine = checked.engine_fingerprint()
+    vouched = checked.recorded(directory)
+    if vouched is not None and checked.fingerprint(directory, engine) == vouched:
+        try:
+            sources = {kind: load_source(directory / f"{kind}.yaml", display_name(directory / f"{kind}.yaml"))
+                       for kind in FLOW_FILES}
+        except FlowErrors:
+            pass  # changed since: checked in full below
+        else:
+            flows = build(sources)
+            if checked.fingerprint(directory, engine) == vouched:  # not changed while being read
+                return flows, True
+    loaded = _inspect_and_record(directory, engine)
+    if loaded.flows is None:
+        raise FlowErrors(loaded.problems)
+    return loaded.flows, False

@@ -2,7 +2,10 @@
 
 The file is parsed with PyYAML's composer (never a hand-written parser) and the node tree is
 turned into plain Python by this module, so that every value and every mapping key keeps its
-1-based line and column for error messages.
+1-based line and column for error messages. The events the composer works on come from libyaml's
+parser when PyYAML has it (ten times quicker); a file libyaml cannot read is read again by
+PyYAML's pure-Python parser, whose words and places the syntax errors below are made of, so a
+mistake is reported the same either way.
 
 What a plain (unquoted) value means. YAML 1.1, which PyYAML implements, turns many innocent
 words into other types; restaurant staff would be surprised by all of them, so the resolvers
@@ -31,8 +34,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import yaml
-from yaml.events import AliasEvent, Event
+from yaml.composer import Composer
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, Event, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
 
 from engine.loading.problems import FlowErrors, FlowProblem, Path
 
@@ -162,11 +170,7 @@ def load_source(path: pathlib.Path, file: str) -> Source:
         # A tab makes the rest of the parse unreliable: report the tabs alone, no cascade.
         raise FlowErrors(tabs)
     try:
-        loader = _FlowLoader(text)  # the reader already rejects control characters here
-        try:
-            root = loader.get_single_node()
-        finally:
-            loader.dispose()
+        root, reuse_marks = _compose(text)
     except yaml.YAMLError as error:
         raise FlowErrors([_syntax_problem(error, text, file)]) from None
     if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL and not root.value):
@@ -174,7 +178,7 @@ def load_source(path: pathlib.Path, file: str) -> Source:
     builder = _Builder(file)
     data = builder.convert(root, ())
     problems = builder.problems + [
-        AnchorOrAlias(file=file, line=mark.line + 1, column=mark.column + 1) for mark in loader.reuse_marks
+        AnchorOrAlias(file=file, line=mark.line + 1, column=mark.column + 1) for mark in reuse_marks
     ]
     if problems:
         raise FlowErrors(problems)
@@ -217,22 +221,24 @@ _FLOAT_RE = re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)$")
 _NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
 
 
-class _FlowLoader(yaml.SafeLoader):
-    """SafeLoader with the small set of implicit types described in the module docstring."""
+class _FlowComposer(Composer, BaseResolver):
+    """PyYAML's composer with the small set of implicit types described in the module docstring,
+    recording where anchors and aliases are; the events come from the parser it is mixed with."""
 
     # A fresh table: nothing inherited from YAML 1.1 (yes/no, 13:00, dates, 0x1F, <<, =).
     yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    def __init__(self) -> None:
+        Composer.__init__(self)
+        BaseResolver.__init__(self)
         self.reuse_marks: list[yaml.Mark] = []
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
         # Record anchors and aliases to report them; an alias becomes an empty value so a
         # recursive alias can never make the conversion loop.
-        event: Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
+        event: Event = self.peek_event()  # type: ignore[attr-defined]  # the parser's
         if isinstance(event, AliasEvent):
-            self.get_event()  # type: ignore[no-untyped-call]
+            self.get_event()  # type: ignore[attr-defined]
             start, end = _marks(event)
             self.reuse_marks.append(start)
             return ScalarNode(_NULL, "", start, end)
@@ -241,19 +247,122 @@ class _FlowLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+class _FlowLoader(Reader, Scanner, Parser, _FlowComposer):
+    """PyYAML's pure-Python reader, scanner and parser under the composer: what a file libyaml
+    cannot read is read with, for the syntax errors' words and places."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)  # the reader already rejects control characters here
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _FlowComposer.__init__(self)
+
+
+class _LibyamlFlowLoader(_FlowComposer):
+    """libyaml's parser under the composer, its events given the same marks and styles as the
+    pure-Python parser's (a ``yaml.Mark`` each; a plain scalar's style None, not "")."""
+
+    def __init__(self, stream: str) -> None:
+        _FlowComposer.__init__(self)
+        self._parser = _LIBYAML_PARSER(stream)
+        self._peeked: Event | None = None
+        self._in_flow: list[bool] = []
+        """For each collection open around the next event: whether it is written ``[...]``/``{...}``."""
+
+    def peek_event(self) -> Event | None:
+        if self._peeked is None:
+            event = self._peeked = _as_pure_python(self._parser.get_event())
+            if isinstance(event, AliasEvent) or getattr(event, "anchor", None) or getattr(event, "tag", None):
+                # Mistakes here (or rare explicit tags): PyYAML's account of them, not libyaml's.
+                raise _NotAsPyYAML("an anchor, an alias or a tag")
+            if isinstance(event, CollectionStartEvent):
+                self._in_flow.append(bool(event.flow_style))
+            elif isinstance(event, CollectionEndEvent):
+                self._in_flow.pop()
+            elif (isinstance(event, ScalarEvent) and event.style is None and self._in_flow and self._in_flow[-1]
+                  and "?" in event.value):
+                # Inside [...] or {...} PyYAML ends a plain text at "?" ([http://x?a=1] is a
+                # mistake to it), libyaml does not: let PyYAML read it.
+                raise _NotAsPyYAML("a plain scalar with '?' inside a flow collection")
+        return self._peeked
+
+    def get_event(self) -> Event | None:
+        event = self.peek_event()
+        self._peeked = None
+        return event
+
+    def check_event(self, *choices: type[Event]) -> bool:
+        event = self.peek_event()
+        return event is not None and (not choices or isinstance(event, choices))
+
+    def dispose(self) -> None:
+        self._parser.dispose()
+
+
+_BLOCK_HEADER_COMMENT = re.compile(r"[|>][-+0-9]*#")
+
+
+class _NotAsPyYAML(yaml.YAMLError):
+    """Where libyaml is known to read a text otherwise than PyYAML's pure-Python parser."""
+
+
+_LIBYAML_PARSER: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
+"""libyaml's parser; None when PyYAML was built without libyaml (then the pure-Python one reads every file)."""
+
+
+def _as_pure_python(event: Event | None) -> Event | None:
+    if event is not None:
+        event.start_mark = _pure_mark(event.start_mark)
+        event.end_mark = _pure_mark(event.end_mark)
+        if isinstance(event, ScalarEvent) and event.style == "":
+            event.style = None
+    return event
+
+
+def _pure_mark(mark: Any) -> yaml.Mark:
+    return yaml.Mark(mark.name, mark.index, mark.line, mark.column, None, mark.index)
+
+
+def _compose(text: str) -> tuple[Node | None, list[yaml.Mark]]:
+    """The document's root node, and where its anchors and aliases are (``yaml.YAMLError`` for a
+    file that cannot be read): with libyaml's parser when PyYAML has it and it reads the file,
+    else with the pure-Python one, whose errors are the ones explained to the editor.
+
+    The same file must give the same answer whichever parser reads it. Where libyaml is known to
+    read a text otherwise, the pure-Python parser reads it: a tab inside a line (``a:<tab>b``),
+    a character PyYAML's reader refuses, a comment straight after a block scalar's ``|`` or
+    ``>`` (``|#``), and (seen in the events, ``_LibyamlFlowLoader``) anchors, aliases, tags and
+    a ``?`` in plain text inside ``[...]`` or ``{...}``: PyYAML stops at each of them, libyaml
+    reads on."""
+    if (_LIBYAML_PARSER is not None and "\t" not in text and not Reader.NON_PRINTABLE.search(text)
+            and not _BLOCK_HEADER_COMMENT.search(text)):
+        try:
+            return _compose_with(_LibyamlFlowLoader(text))
+        except yaml.YAMLError:
+            pass  # read again below, for the pure-Python parser's account of the mistake
+    return _compose_with(_FlowLoader(text))
+
+
+def _compose_with(loader: _FlowLoader | _LibyamlFlowLoader) -> tuple[Node | None, list[yaml.Mark]]:
+    try:
+        return loader.get_single_node(), loader.reuse_marks
+    finally:
+        loader.dispose()
+
+
 def _marks(event: Event) -> tuple[yaml.Mark, yaml.Mark]:
-    """Where ``event`` starts and ends. The pure-Python parser always sets both (the stubs also
-    allow libyaml's marks and None, which this loader never sees)."""
+    """Where ``event`` starts and ends. Both parsers' events have both here (the stubs also
+    allow libyaml's marks and None, which ``_LibyamlFlowLoader`` turns into ``yaml.Mark``)."""
     start, end = event.start_mark, event.end_mark
     if not isinstance(start, yaml.Mark) or not isinstance(end, yaml.Mark):
         raise TypeError(f"YAML event without position: {event!r}")
     return start, end
 
 
-_FlowLoader.add_implicit_resolver(_BOOL, _BOOL_RE, list("tTfF"))
-_FlowLoader.add_implicit_resolver(_INT, _INT_RE, list("-+0123456789"))
-_FlowLoader.add_implicit_resolver(_FLOAT, _FLOAT_RE, list("-+.0123456789"))
-_FlowLoader.add_implicit_resolver(_NULL, _NULL_RE, ["~", "n", "N", ""])
+_FlowComposer.add_implicit_resolver(_BOOL, _BOOL_RE, list("tTfF"))
+_FlowComposer.add_implicit_resolver(_INT, _INT_RE, list("-+0123456789"))
+_FlowComposer.add_implicit_resolver(_FLOAT, _FLOAT_RE, list("-+.0123456789"))
+_FlowComposer.add_implicit_resolver(_NULL, _NULL_RE, ["~", "n", "N", ""])
 
 
 class _Builder:

@@ -50,7 +50,7 @@ class Compiled:
 
     @cached_property
     def templates(self) -> Templates:
-        # Compiled on first use, so a template syntax error is reported by the checks.
+        # Each message is compiled on its first use, so a template syntax error is reported by the checks.
         return Templates(self._messages, self._conditions, self._restaurant.money, self._restaurant.language.statuses)
 
     @cached_property

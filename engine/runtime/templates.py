@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.model.restaurant import Money
@@ -74,22 +74,37 @@ def make_environment(money: Money = Money(), statuses: Mapping[str, str] | None 
 
 
 class Templates:
-    """Every message of the flows compiled, plus the conditions of the order flow."""
+    """Every message of the flows, plus the conditions of the order flow, each compiled the first
+    time it is used (a start compiles only the few it needs; the checks, which render every
+    message, have compiled them by then when they ran in the same process)."""
 
     def __init__(
         self, messages: dict[str, str], conditions: set[str], money: Money, statuses: Mapping[str, str]
     ) -> None:
         self.env = make_environment(money, statuses)
-        self._messages = {key: self.env.from_string(source) for key, source in messages.items()}
-        self._conditions: dict[str, Callable[..., Any]] = {
-            text: self.env.compile_expression(text) for text in conditions
-        }
+        self._sources = messages
+        self._known_conditions = conditions
+        self._messages: dict[str, Template] = {}
+        self._conditions: dict[str, Callable[..., Any]] = {}
+
+    def template(self, key: str) -> Template:
+        """The message ``key`` compiled (``KeyError`` for a message the flows do not have,
+        ``TemplateSyntaxError`` for one that cannot be read: the checks report it)."""
+        template = self._messages.get(key)
+        if template is None:
+            template = self._messages[key] = self.env.from_string(self._sources[key])
+        return template
 
     def render(self, key: str, context: dict[str, Any]) -> str:
-        return self._messages[key].render(context).strip()
+        return self.template(key).render(context).strip()
 
     def holds(self, condition: str, context: dict[str, Any]) -> bool:
-        return bool(self._conditions[condition](**context))
+        compiled = self._conditions.get(condition)
+        if compiled is None:
+            if condition not in self._known_conditions:
+                raise KeyError(condition)
+            compiled = self._conditions[condition] = self.env.compile_expression(condition)
+        return bool(compiled(**context))
 
 
 def syntax_error(env: ImmutableSandboxedEnvironment, source: str) -> TemplateSyntaxError | None:

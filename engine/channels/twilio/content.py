@@ -29,19 +29,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
+from typing import Any, Protocol
 
 from engine.runtime.choices_view import Offer, offers
 from engine.runtime.flows import Flows
 
-CONTENT_API = "https://content.twilio.com"
-TIMEOUT = 10.0
-"""Seconds for one request to the Content API."""
-PAGE_SIZE = 500
-"""Templates per page when listing (Twilio recommends at most 500: a page holds up to 1 MB)."""
 NAME_PREFIX = "rinconcito"
 QUICK_REPLY = "twilio/quick-reply"
 LIST_PICKER = "twilio/list-picker"
@@ -112,98 +104,21 @@ class ContentResource:
                    str(data.get("date_created") or ""))
 
 
-class ContentClient:
-    """The Content API with the account's credentials; ``base`` is a local fake's address in tests."""
+class ContentApi(Protocol):
+    """The Content API as the templates use it: ``engine.channels.twilio.content_api.ContentClient``
+    (kept apart, with its HTTP client, so a service without Twilio credentials never loads httpx)."""
 
-    def __init__(
-        self,
-        account_sid: str,
-        auth_token: str,
-        base: str = CONTENT_API,
-        timeout: float = TIMEOUT,
-        page_size: int = PAGE_SIZE,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        if not account_sid or not auth_token:
-            raise ValueError("ContentClient needs the account SID and the auth token")
-        self._account = account_sid
-        self._page_size = page_size
-        self._http = httpx.AsyncClient(
-            base_url=base.rstrip("/"), auth=(account_sid, auth_token), timeout=timeout, transport=transport,
-            headers={"Accept": "application/json"},
-        )
-
-    def __repr__(self) -> str:  # never the token, even in a traceback
-        return f"ContentClient(account={self._account[:6]}…, base={str(self._http.base_url)!r})"
-
-    async def create(self, request: Mapping[str, Any]) -> ContentResource:
-        response = await self._call("POST", "/v1/Content", json=dict(request))
-        return ContentResource.from_json(_json(response))
+    async def create(self, request: Mapping[str, Any]) -> ContentResource: ...
 
     async def fetch(self, sid: str) -> ContentResource | None:
         """The resource, or None when Twilio no longer has it."""
-        try:
-            response = await self._call("GET", f"/v1/Content/{sid}")
-        except ContentApiError as error:
-            if error.status == 404:
-                return None
-            raise
-        return ContentResource.from_json(_json(response))
+        ...
 
     async def list(self) -> list[ContentResource]:
-        """Every Content resource of the account, page after page."""
-        found: list[ContentResource] = []
-        url: str | None = f"/v1/Content?PageSize={self._page_size}"
-        while url is not None:
-            page = _json(await self._call("GET", url))
-            contents = page.get("contents") if isinstance(page, dict) else None
-            if not isinstance(contents, list):
-                raise ContentApiError("Content API: the list has no contents")
-            found.extend(ContentResource.from_json(item) for item in contents)
-            meta = page.get("meta") if isinstance(page.get("meta"), dict) else {}
-            url = _path_of(meta.get("next_page_url"))
-        return found
+        """Every Content resource of the account."""
+        ...
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        where = f"{method} {url.split('?')[0]}"
-        try:
-            response = await self._http.request(method, url, **kwargs)
-        except httpx.HTTPError as error:
-            raise ContentApiError(f"Content API: {where} got no answer ({type(error).__name__})") from None
-        if response.status_code >= 300:
-            code = _error_code(response)
-            raise ContentApiError(
-                f"Content API: {where} answered {response.status_code}" + (f" (error {code})" if code else ""),
-                response.status_code, code,
-            )
-        return response
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise ContentApiError(f"Content API: the answer to {response.request.method} is not JSON") from None
-
-
-def _error_code(response: httpx.Response) -> int | None:
-    """Twilio's error code (``{"code": 20404, "message": ..., "status": 404}``), when it gave one."""
-    try:
-        code = response.json().get("code")
-    except (ValueError, AttributeError):
-        return None
-    return code if isinstance(code, int) else None
-
-
-def _path_of(url: Any) -> str | None:
-    """The next page's path and query: Twilio gives an absolute URL on its own host."""
-    if not isinstance(url, str) or not url:
-        return None
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    async def aclose(self) -> None: ...
 
 
 # ------------------------------------------------------------------ templates for the flows
@@ -306,7 +221,7 @@ class Synced:
     """Questions whose template Twilio already had."""
 
 
-async def sync_content(flows: Flows, client: ContentClient) -> Synced:
+async def sync_content(flows: Flows, client: ContentApi) -> Synced:
     """Find each template ``flows`` needs by name, make the missing ones; ``ContentApiError`` when
     the API fails (what was made before the failure is found by name next time, not made twice).
 

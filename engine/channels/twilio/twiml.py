@@ -18,8 +18,10 @@ from typing import Iterable
 
 WHATSAPP_LIMIT = 1600
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-"""Every character outside XML 1.0's ``Char`` production."""
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Every character outside XML 1.0's ``Char`` production (``#x9 | #xA | #xD | [#x20-#xD7FF] |
+[#xE000-#xFFFD] | [#x10000-#x10FFFF]``), written as what is left out: compiling the ranges kept
+costs ten times more, at every start."""
 
 
 def xml_text(text: str) -> str:

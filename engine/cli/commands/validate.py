@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def validate(directory: Path, fmt: str, lang: str) -> int:
-    loaded = inspect(directory)
+    loaded = inspect(directory, record=True)  # a start of the same flows then need not check them again
     print_problems(loaded.problems, fmt, lang, sys.stdout)
     if loaded.errors:
         print(LABELS[lang]["bad"].format(n=len(loaded.errors)))

@@ -28,7 +28,6 @@ from engine.runtime.choices_view import (
 )
 from engine.runtime.flows import Flows
 from engine.runtime.views import item_view
-from engine.runtime.templates import make_environment
 
 
 class ButtonTitleTooLong(FlowProblem):
@@ -159,17 +158,15 @@ def _title_path(flows: Flows, offer: Offer, index: int) -> Path:
 def _longest_body(flows: Flows, offer: Offer) -> int:
     """The longest the asking message gets with a long sample order (0 when it cannot be shown:
     the template checks report why)."""
-    source = flows.messages.get(offer.message)
-    if source is None:
+    if offer.message not in flows.messages:
         return 0
-    env = make_environment(flows.restaurant.money, flows.restaurant.language.statuses)
+    templates = flows.compiled.templates  # the restaurant's own, as the message is sent (compiled once for both)
     session, hours, customer = ctx.sample_session(flows), sample_hours(flows), ctx.sample_customer()
     longest = 0
     try:
-        template = env.from_string(source)
         for extras in _extras(flows, offer):
-            text = template.render(ctx.build_context(flows, session, customer, hours, "x" * 200, extras))
-            longest = max(longest, len(text.strip()))
+            text = templates.render(offer.message, ctx.build_context(flows, session, customer, hours, "x" * 200, extras))
+            longest = max(longest, len(text))
     except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError):
         return 0
     return longest
